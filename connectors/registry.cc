@@ -1,0 +1,35 @@
+#include "connectors/registry.h"
+
+#include "connectors/sandbox/sandbox_connector.h"
+
+namespace paymux::connectors {
+
+const std::map<std::string, ConnectorFactory>& connectorTypes() {
+  static const std::map<std::string, ConnectorFactory> kTypes = {
+      {"sandbox", &sandbox::makeSandboxConnector},
+  };
+  return kTypes;
+}
+
+ConnectorSet::ConnectorSet(const config::Config& config) {
+  for (const auto& c : config.connectors) {
+    auto it = connectorTypes().find(c.type);
+    if (it == connectorTypes().end()) {
+      throw config::ConfigError(config.file + ": connectors." + c.id + ".type: unknown connector type \"" +
+                                c.type + "\"");
+    }
+    try {
+      connectors_[c.id] = it->second(c);
+    } catch (const std::invalid_argument& e) {
+      throw config::ConfigError(config.file + ": connectors." + c.id + ": " + e.what());
+    }
+    ids_.push_back(c.id);
+  }
+}
+
+Connector* ConnectorSet::find(const std::string& id) const {
+  auto it = connectors_.find(id);
+  return it == connectors_.end() ? nullptr : it->second.get();
+}
+
+}  // namespace paymux::connectors

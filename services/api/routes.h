@@ -1,0 +1,45 @@
+#pragma once
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "connectors/registry.h"
+#include "services/api/http_types.h"
+#include "services/api/validation.h"
+#include "services/engine/payments.h"
+#include "services/store/migrations.h"
+#include "services/store/pool.h"
+
+namespace paymux::api {
+
+/// Everything the routes need; owned by paymuxd's main.
+struct ApiContext {
+  const config::Config* config = nullptr;
+  store::Pool* pool = nullptr;
+  const connectors::ConnectorSet* connectors = nullptr;
+  engine::PaymentService* payments = nullptr;
+  engine::EventService* events = nullptr;
+  const SchemaSet* schemas = nullptr;
+  std::vector<store::MigrationFile> migrations;
+  std::function<bool()> draining = [] { return false; };
+};
+
+/// Maps requests to handlers: auth, content type, validation, error rendering.
+class ApiRouter {
+ public:
+  explicit ApiRouter(ApiContext context) : ctx_(std::move(context)) {}
+  ApiReply handle(const ApiRequest& request);
+
+ private:
+  ApiReply dispatch(const ApiRequest& request, std::string& route);
+  ApiReply readyz();
+  std::string authenticate(const ApiRequest& request);
+  ApiReply payments(const ApiRequest& request, Kind kind, const std::vector<std::string>& parts,
+                    std::string& route);
+  ApiReply events(const ApiRequest& request, const std::vector<std::string>& parts,
+                  std::string& route);
+
+  ApiContext ctx_;
+};
+
+}  // namespace paymux::api

@@ -1,0 +1,315 @@
+#include "services/engine/payments.h"
+
+#include <chrono>
+#include <variant>
+
+#include "services/common/api_error.h"
+#include "services/common/crypto.h"
+#include "services/common/currency.h"
+#include "services/common/json.h"
+#include "services/common/log.h"
+#include "services/common/metrics.h"
+#include "services/engine/serialize.h"
+#include "services/engine/transitions.h"
+#include "services/store/events_repo.h"
+#include "services/store/idempotency_repo.h"
+#include "services/store/transactions_repo.h"
+
+namespace paymux::engine {
+namespace {
+
+// why: longer than any connector timeout chain, so a live request never looks abandoned.
+constexpr int kIdempotencyLeaseS = 300;
+constexpr size_t kMetadataKeyMax = 40;
+
+std::string member(const rapidjson::Value& obj, const char* name) {
+  return json::getString(obj, name).value_or("");
+}
+
+struct ParsedRequest {
+  connectors::PaymentRequest payment;
+  std::string party_json;
+  std::string metadata_json = "{}";
+  std::string forced_connector;
+  std::string method;
+  std::string country;
+};
+
+ParsedRequest parse(Kind kind, const rapidjson::Document& doc) {
+  ParsedRequest out;
+  auto& p = out.payment;
+  p.kind = kind;
+  p.amount_minor = doc["amount"].GetInt64();
+  p.currency = member(doc, "currency");
+  auto currency = findCurrency(p.currency);
+  if (!currency) {
+    throw ApiError::invalid("parameter_invalid",
+                            "currency must be an ISO 4217 code that paymux knows", "currency");
+  }
+  p.currency_exponent = currency->exponent;
+  p.reference = member(doc, "reference");
+  p.description = member(doc, "description");
+  out.forced_connector = member(doc, "connector");
+  if (const auto* meta = json::getObject(doc, "metadata")) {
+    for (const auto& m : meta->GetObject()) {
+      std::string key(m.name.GetString(), m.name.GetStringLength());
+      if (key.empty() || key.size() > kMetadataKeyMax) {
+        throw ApiError::invalid("parameter_invalid", "metadata keys must be 1-40 characters",
+                                "metadata");
+      }
+      p.metadata[key] = m.value.GetString();
+    }
+    out.metadata_json = json::serialize(*meta);
+  }
+  rapidjson::StringBuffer sb;
+  json::Writer w(sb);
+  w.StartObject();
+  if (kind == Kind::kCollect) {
+    const auto& pm = doc["payment_method"];
+    p.payment_method = {member(pm, "type"), member(pm, "token"), member(pm, "mandate"),
+                        member(pm, "email")};
+    out.method = p.payment_method.type;
+    json::key(w, "payment_method");
+    pm.Accept(w);
+    if (const auto* c = json::getObject(doc, "customer")) {
+      p.customer = {member(*c, "id"), member(*c, "email"), member(*c, "name"), member(*c, "country")};
+      out.country = p.customer.country;
+      json::key(w, "customer");
+      c->Accept(w);
+    }
+  } else {
+    const auto& b = doc["beneficiary"];
+    p.beneficiary = {member(b, "type"),           member(b, "name"),      member(b, "iban"),
+                     member(b, "account_number"), member(b, "sort_code"), member(b, "routing_number"),
+                     member(b, "email"),          member(b, "account_id")};
+    out.method = p.beneficiary.type;
+    json::key(w, "beneficiary");
+    b.Accept(w);
+  }
+  w.EndObject();
+  out.party_json.assign(sb.GetString(), sb.GetSize());
+  return out;
+}
+
+/// The result of calling the routed connectors in order.
+struct CallOutcome {
+  StatusReport report;
+  std::vector<store::AttemptRecord> attempts;
+};
+
+void countAttempt(const std::string& connector, const std::string& outcome, long latency_ms) {
+  auto& m = metrics::Registry::global();
+  m.counterAdd("paymux_connector_requests_total", "Provider calls by connector and outcome",
+               {{"connector", connector}, {"outcome", outcome}});
+  m.observe("paymux_connector_request_duration_seconds", "Provider call latency",
+            {{"connector", connector}}, static_cast<double>(latency_ms) / 1000.0);
+}
+
+}  // namespace
+
+PaymentService::PaymentService(store::Pool& pool, const config::Config& config,
+                               const connectors::ConnectorSet& connectors,
+                               http::HttpExecutor& executor)
+    : pool_(pool),
+      config_(config),
+      connectors_(connectors),
+      executor_(executor),
+      router_(config, connectors) {}
+
+std::string PaymentService::providerIdempotencyKey(const std::string& transaction_id,
+                                                   const std::string& connector_id) {
+  return "pmx-" + crypto::sha256Hex(transaction_id + "/" + connector_id).substr(0, 32);
+}
+
+Reply PaymentService::create(const std::string& tenant_id, Kind kind,
+                             const rapidjson::Document& body, const std::string& request_hash,
+                             const std::string& idempotency_key) {
+  ParsedRequest parsed = parse(kind, body);
+  store::TransactionRecord tx;
+  tx.id = crypto::randomId(idPrefix(kind), 20);
+  tx.tenant_id = tenant_id;
+  tx.kind = kind;
+  tx.status = TxStatus::kPending;
+  tx.amount_minor = parsed.payment.amount_minor;
+  tx.currency = parsed.payment.currency;
+  tx.reference = parsed.payment.reference;
+  tx.description = parsed.payment.description;
+  tx.party_json = parsed.party_json;
+  tx.metadata_json = parsed.metadata_json;
+
+  RouteInput route_input{kind, tx.currency, parsed.country, parsed.method, tx.amount_minor,
+                         parsed.forced_connector};
+  std::vector<std::string> route = router_.route(route_input, tx.id);
+  tx.connector_id = route.front();
+
+  // 1. Durably record the transaction (and claim the idempotency key) before any provider call.
+  std::optional<Reply> early = pool_.run([&](pqxx::connection& conn) -> std::optional<Reply> {
+    pqxx::work txn(conn);
+    if (!idempotency_key.empty()) {
+      auto claim = store::claimIdempotencyKey(txn, tenant_id, idempotency_key, request_hash, tx.id,
+                                              kIdempotencyLeaseS);
+      switch (claim.state) {
+        case store::IdempotencyState::kAcquired:
+          break;
+        case store::IdempotencyState::kReplay:
+          return Reply{claim.response_status, claim.response_body, true};
+        case store::IdempotencyState::kMismatch:
+          throw ApiError(422, "idempotency_error", "idempotency_key_reused",
+                         "this Idempotency-Key was already used with a different request");
+        case store::IdempotencyState::kInProgress:
+          throw ApiError(409, "idempotency_error", "idempotency_key_in_use",
+                         "a request with this Idempotency-Key is still being processed");
+        case store::IdempotencyState::kAbandoned: {
+          // The first request died after storing its transaction: answer with that transaction
+          // as it stands now; its outcome is settled by webhook or status polling.
+          auto existing = store::findTransaction(txn, tenant_id, claim.transaction_id);
+          if (!existing) {
+            store::releaseIdempotencyKey(txn, tenant_id, idempotency_key);
+            txn.commit();
+            throw ApiError(409, "idempotency_error", "idempotency_key_in_use",
+                           "the earlier request with this Idempotency-Key did not finish; retry");
+          }
+          Reply reply{201, transactionJson(*existing), false};
+          store::completeIdempotencyKey(txn, tenant_id, idempotency_key, reply.status, reply.body);
+          txn.commit();
+          return reply;
+        }
+      }
+    }
+    store::insertTransaction(txn, tx);
+    txn.commit();
+    return std::nullopt;
+  });
+  if (early) return *early;
+
+  // 2. Call the routed connectors: fail over only on retryable errors, never on declines or on
+  // an unknown outcome.
+  CallOutcome outcome;
+  parsed.payment.transaction_id = tx.id;
+  for (size_t i = 0; i < route.size(); ++i) {
+    const std::string& connector_id = route[i];
+    auto* connector = connectors_.find(connector_id);
+    parsed.payment.idempotency_key = providerIdempotencyKey(tx.id, connector_id);
+    auto started = std::chrono::steady_clock::now();
+    connectors::CallResult result = connector->create(parsed.payment, executor_);
+    int latency = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                       std::chrono::steady_clock::now() - started)
+                                       .count());
+    outcome.report.connector_id = connector_id;
+    if (const auto* paid = std::get_if<connectors::ProviderPayment>(&result)) {
+      outcome.attempts.push_back({connector_id, std::string(toString(paid->status)),
+                                  paid->failure ? paid->failure->code : "", 0, latency});
+      countAttempt(connector_id, "answered", latency);
+      outcome.report.status = paid->status;
+      outcome.report.provider_ref = paid->provider_ref;
+      outcome.report.failure = paid->failure;
+      outcome.report.redirect_url = paid->redirect_url;
+      break;
+    }
+    const auto& err = std::get<connectors::ConnectorError>(result);
+    outcome.attempts.push_back({connector_id, err.outcome_unknown ? "unknown" : "error", err.code,
+                                static_cast<int>(err.http_status), latency});
+    countAttempt(connector_id, err.outcome_unknown ? "unknown" : (err.retryable ? "retryable" : "error"),
+                 latency);
+    outcome.report.provider_ref = err.provider_ref;
+    if (err.outcome_unknown) {
+      outcome.report.status = TxStatus::kProcessing;
+      log::warn("provider outcome unknown; transaction left processing",
+                {{"transaction", tx.id}, {"connector", connector_id}, {"code", err.code}});
+      break;
+    }
+    outcome.report.status = TxStatus::kFailed;
+    outcome.report.failure = connectors::Failure{err.code, err.message};
+    if (!err.retryable) break;
+  }
+
+  // 3. Record the outcome, its event and the idempotent response in one transaction.
+  return pool_.run([&](pqxx::connection& conn) {
+    pqxx::work txn(conn);
+    auto current = store::findTransaction(txn, tenant_id, tx.id, /*for_update=*/true);
+    if (!current) throw std::runtime_error("transaction vanished");
+    store::insertAttempts(txn, tx.id, outcome.attempts);
+    current->attempts.insert(current->attempts.end(), outcome.attempts.begin(),
+                             outcome.attempts.end());
+    applyStatus(txn, *current, outcome.report);
+    Reply reply{201, transactionJson(*current), false};
+    if (!idempotency_key.empty()) {
+      store::completeIdempotencyKey(txn, tenant_id, idempotency_key, reply.status, reply.body);
+    }
+    txn.commit();
+    return reply;
+  });
+}
+
+Reply PaymentService::get(const std::string& tenant_id, Kind kind, const std::string& id) {
+  return pool_.run([&](pqxx::connection& conn) {
+    pqxx::read_transaction txn(conn);
+    auto tx = store::findTransaction(txn, tenant_id, id);
+    if (!tx || tx->kind != kind) throw ApiError::notFound(std::string(objectName(kind)));
+    return Reply{200, transactionJson(*tx), false};
+  });
+}
+
+Reply PaymentService::list(const std::string& tenant_id, Kind kind, int limit,
+                           const std::string& starting_after, const std::string& status,
+                           const std::string& reference) {
+  return pool_.run([&](pqxx::connection& conn) {
+    pqxx::read_transaction txn(conn);
+    bool has_more = false;
+    auto rows = store::listTransactions(
+        txn, tenant_id, {kind, status, reference, starting_after, limit}, &has_more);
+    if (!rows) {
+      throw ApiError::invalid("resource_missing", "starting_after is not a known id",
+                              "starting_after");
+    }
+    rapidjson::StringBuffer sb;
+    json::Writer w(sb);
+    w.StartObject();
+    json::kv(w, "object", "list");
+    json::key(w, "data");
+    w.StartArray();
+    for (const auto& tx : *rows) json::raw(w, transactionJson(tx));
+    w.EndArray();
+    json::key(w, "has_more");
+    w.Bool(has_more);
+    w.EndObject();
+    return Reply{200, std::string(sb.GetString(), sb.GetSize()), false};
+  });
+}
+
+Reply EventService::get(const std::string& tenant_id, const std::string& id) {
+  return pool_.run([&](pqxx::connection& conn) {
+    pqxx::read_transaction txn(conn);
+    auto ev = store::findEvent(txn, tenant_id, id);
+    if (!ev) throw ApiError::notFound("event");
+    return Reply{200, ev->body, false};
+  });
+}
+
+Reply EventService::list(const std::string& tenant_id, int limit, const std::string& starting_after,
+                         const std::string& type, std::optional<int64_t> after_sequence) {
+  return pool_.run([&](pqxx::connection& conn) {
+    pqxx::read_transaction txn(conn);
+    bool has_more = false;
+    auto rows = store::listEvents(txn, tenant_id, {type, starting_after, after_sequence, limit},
+                                  &has_more);
+    if (!rows) {
+      throw ApiError::invalid("resource_missing", "starting_after is not a known event id",
+                              "starting_after");
+    }
+    rapidjson::StringBuffer sb;
+    json::Writer w(sb);
+    w.StartObject();
+    json::kv(w, "object", "list");
+    json::key(w, "data");
+    w.StartArray();
+    for (const auto& ev : *rows) json::raw(w, ev.body);
+    w.EndArray();
+    json::key(w, "has_more");
+    w.Bool(has_more);
+    w.EndObject();
+    return Reply{200, std::string(sb.GetString(), sb.GetSize()), false};
+  });
+}
+
+}  // namespace paymux::engine

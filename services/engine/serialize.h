@@ -1,0 +1,16 @@
+#pragma once
+#include <string>
+
+#include "services/store/transactions_repo.h"
+
+namespace paymux::engine {
+
+/// The public JSON of a collection or payout (API.md), as served and as embedded in events.
+std::string transactionJson(const store::TransactionRecord& tx);
+
+/// The public JSON of an event; `object_json` is transactionJson() at the time of the change.
+std::string eventJson(const std::string& id, const std::string& type, int64_t sequence,
+                      const std::string& created_at, const std::string& object_json,
+                      const std::string& previous_status);
+
+}  // namespace paymux::engine

@@ -1,0 +1,42 @@
+#include "services/engine/transitions.h"
+
+#include "services/common/crypto.h"
+#include "services/engine/serialize.h"
+#include "services/store/events_repo.h"
+
+namespace paymux::engine {
+
+Verdict applyStatus(pqxx::work& txn, store::TransactionRecord& tx, const StatusReport& report) {
+  Verdict verdict = judge(tx.kind, tx.status, report.status);
+  bool refs_changed = (!report.connector_id.empty() && report.connector_id != tx.connector_id) ||
+                      (!report.provider_ref.empty() && report.provider_ref != tx.provider_ref);
+  if (!report.connector_id.empty()) tx.connector_id = report.connector_id;
+  if (!report.provider_ref.empty()) tx.provider_ref = report.provider_ref;
+  if (verdict != Verdict::kApply) {
+    if (refs_changed) store::updateTransaction(txn, tx);
+    return verdict;
+  }
+  TxStatus previous = tx.status;
+  tx.status = report.status;
+  if (report.status == TxStatus::kFailed || report.status == TxStatus::kReturned) {
+    tx.failure_code = report.failure ? report.failure->code : "provider_failed";
+    tx.failure_message = report.failure ? report.failure->message : "";
+  }
+  tx.next_action_url = report.status == TxStatus::kRequiresAction ? report.redirect_url : "";
+  store::updateTransaction(txn, tx);
+  std::string type = eventType(tx.kind, tx.status);
+  if (!type.empty()) {
+    store::EventRecord event;
+    event.id = crypto::randomId("evt", 20);
+    event.tenant_id = tx.tenant_id;
+    event.type = type;
+    event.transaction_id = tx.id;
+    event.sequence = store::nextEventSequence(txn, tx.tenant_id);
+    event.body = eventJson(event.id, type, event.sequence, tx.updated_at, transactionJson(tx),
+                           std::string(toString(previous)));
+    store::insertEvent(txn, event);
+  }
+  return verdict;
+}
+
+}  // namespace paymux::engine

@@ -1,0 +1,224 @@
+// paymuxd: wiring and subcommands only.
+#include <pthread.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "connectors/registry.h"
+#include "services/api/routes.h"
+#include "services/api/server.h"
+#include "services/api/validation.h"
+#include "services/common/config.h"
+#include "services/common/http_client.h"
+#include "services/common/log.h"
+#include "services/common/metrics.h"
+#include "services/engine/payments.h"
+#include "services/store/migrations.h"
+#include "services/store/pool.h"
+#include "services/store/tenants_repo.h"
+
+namespace {
+
+using namespace paymux;
+
+constexpr const char* kUsage =
+    "usage: paymuxd <command> [options]\n"
+    "  serve --config FILE [--all]       run the HTTP API (--all: and the background worker)\n"
+    "  migrate [--database-url URL] [--migrations DIR]\n"
+    "                                    apply pending migrations (URL defaults to $PAYMUX_DATABASE_URL)\n"
+    "  check-config FILE                 validate a configuration file\n"
+    "  admin tenant create --name NAME   create a tenant, print its id\n"
+    "  admin key create --tenant ID [--mode test|live]\n"
+    "                                    create an API key, print it once\n"
+    "  admin key revoke KEY_ID           revoke an API key\n"
+    "  version                           print the version\n";
+
+struct Args {
+  std::vector<std::string> positional;
+  std::map<std::string, std::string> options;  // --name value, or "" for flags
+};
+
+Args parseArgs(int argc, char** argv) {
+  Args args;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a.rfind("--", 0) == 0) {
+      bool flag = a == "--all";
+      args.options[a.substr(2)] = (!flag && i + 1 < argc) ? argv[++i] : "";
+    } else {
+      args.positional.push_back(a);
+    }
+  }
+  return args;
+}
+
+std::string option(const Args& args, const std::string& name, const std::string& fallback = "") {
+  auto it = args.options.find(name);
+  return it == args.options.end() ? fallback : it->second;
+}
+
+std::string envOr(const char* name, const std::string& fallback) {
+  const char* v = std::getenv(name);
+  return v && *v ? v : fallback;
+}
+
+std::string migrationsDir(const Args& args) {
+  return option(args, "migrations", envOr("PAYMUX_MIGRATIONS_DIR", PAYMUX_DEFAULT_MIGRATIONS_DIR));
+}
+
+std::string schemasDir() {
+  return envOr("PAYMUX_SCHEMAS_DIR", std::string(PAYMUX_DEFAULT_MIGRATIONS_DIR) + "/../schemas");
+}
+
+Secret databaseUrl(const Args& args) {
+  std::string url = option(args, "database-url", envOr("PAYMUX_DATABASE_URL", ""));
+  if (url.empty() && args.options.count("config")) {
+    return config::loadConfig(option(args, "config")).database.url;
+  }
+  if (url.empty()) throw std::runtime_error("set PAYMUX_DATABASE_URL or pass --database-url");
+  return Secret(url);
+}
+
+int migrate(const Args& args) {
+  auto files = store::readMigrations(migrationsDir(args));
+  pqxx::connection conn(databaseUrl(args).reveal());
+  auto applied = store::applyMigrations(conn, files);
+  for (const auto& name : applied) log::info("migration applied", {{"name", name}});
+  log::info("migrations current", {{"applied_now", std::to_string(applied.size())},
+                                   {"total", std::to_string(files.size())}});
+  return 0;
+}
+
+int admin(const Args& args) {
+  const auto& p = args.positional;
+  if (p.size() < 3) {
+    std::fputs(kUsage, stderr);
+    return 2;
+  }
+  pqxx::connection conn(databaseUrl(args).reveal());
+  pqxx::work txn(conn);
+  if (p[1] == "tenant" && p[2] == "create") {
+    std::string name = option(args, "name");
+    if (name.empty()) throw std::runtime_error("--name is required");
+    std::string id = store::createTenant(txn, name);
+    txn.commit();
+    std::cout << id << std::endl;
+    return 0;
+  }
+  if (p[1] == "key" && p[2] == "create") {
+    std::string tenant = option(args, "tenant");
+    std::string mode = option(args, "mode", "test");
+    if (mode != "test" && mode != "live") throw std::runtime_error("--mode must be test or live");
+    if (tenant.empty() || !store::tenantExists(txn, tenant)) {
+      throw std::runtime_error("--tenant must name an existing tenant");
+    }
+    auto key = store::createApiKey(txn, tenant, mode);
+    txn.commit();
+    log::info("api key created", {{"key_id", key.id}, {"tenant", tenant}});
+    std::cout << key.key << std::endl;
+    return 0;
+  }
+  if (p[1] == "key" && p[2] == "revoke" && p.size() >= 4) {
+    bool revoked = store::revokeApiKey(txn, p[3]);
+    txn.commit();
+    if (!revoked) throw std::runtime_error("no active key with that id");
+    log::info("api key revoked", {{"key_id", p[3]}});
+    return 0;
+  }
+  std::fputs(kUsage, stderr);
+  return 2;
+}
+
+int serve(const Args& args) {
+  std::string config_path = option(args, "config");
+  if (config_path.empty()) throw std::runtime_error("--config is required");
+  auto config = config::loadConfig(config_path);
+  log::setLevel(config.log.level);
+
+  // why: block the shutdown signals before any thread starts so only sigwait below sees them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  connectors::ConnectorSet connectors(config);
+  store::Pool pool(config.database.url, config.database.pool,
+                   std::chrono::milliseconds(config.database.acquire_timeout_ms));
+  metrics::Registry::global().gaugeCallback("paymux_db_pool_connections_in_use",
+                                            "Database connections currently leased",
+                                            [&pool] { return static_cast<double>(pool.inUse()); });
+  http::CurlExecutor executor;
+  engine::PaymentService payments(pool, config, connectors, executor);
+  engine::EventService events(pool);
+  api::SchemaSet schemas(schemasDir());
+
+  api::ApiContext ctx;
+  ctx.config = &config;
+  ctx.pool = &pool;
+  ctx.connectors = &connectors;
+  ctx.payments = &payments;
+  ctx.events = &events;
+  ctx.schemas = &schemas;
+  ctx.migrations = store::readMigrations(migrationsDir(args));
+  api::HttpServer* server_ptr = nullptr;
+  ctx.draining = [&server_ptr] { return server_ptr != nullptr && server_ptr->draining(); };
+  api::ApiRouter router(std::move(ctx));
+  api::HttpServer server(config.server, [&router](const api::ApiRequest& r) { return router.handle(r); });
+  server_ptr = &server;
+  server.start();
+  log::info("paymuxd serving", {{"listen", config.server.listen},
+                                {"port", std::to_string(server.port())},
+                                {"connectors", std::to_string(connectors.ids().size())}});
+  int sig = 0;
+  sigwait(&signals, &sig);
+  log::info("shutting down", {{"signal", std::to_string(sig)}});
+  bool clean = server.drain(std::chrono::milliseconds(config.server.shutdown_grace_ms));
+  log::info("stopped", {{"clean", clean ? "true" : "false"}});
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Args args = parseArgs(argc, argv);
+  if (args.positional.empty()) {
+    std::fputs(kUsage, stderr);
+    return 2;
+  }
+  const std::string& command = args.positional[0];
+  try {
+    if (command == "serve") return serve(args);
+    if (command == "migrate") return migrate(args);
+    if (command == "admin") return admin(args);
+    if (command == "check-config") {
+      if (args.positional.size() < 2) throw std::runtime_error("check-config needs a FILE");
+      auto config = config::loadConfig(args.positional[1]);
+      connectors::ConnectorSet check(config);
+      std::cout << args.positional[1] << ": ok (" << config.connectors.size() << " connectors, "
+                << config.routing.size() << " routes)" << std::endl;
+      return 0;
+    }
+    if (command == "version") {
+      std::cout << "paymuxd " << PAYMUX_VERSION << std::endl;
+      return 0;
+    }
+  } catch (const config::ConfigError& e) {
+    std::cerr << e.what() << std::endl;
+    return 1;
+  } catch (const pqxx::broken_connection&) {
+    log::error("cannot connect to the database");
+    return 1;
+  } catch (const std::exception& e) {
+    log::error(e.what());
+    return 1;
+  }
+  std::fputs(kUsage, stderr);
+  return 2;
+}

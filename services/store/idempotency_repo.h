@@ -1,0 +1,32 @@
+#pragma once
+#include <pqxx/pqxx>
+#include <string>
+
+namespace paymux::store {
+
+enum class IdempotencyState {
+  kAcquired,    // this request owns the key and must finish it
+  kReplay,      // a completed response exists for the same request
+  kMismatch,    // the key was used with a different request
+  kInProgress,  // another request with this key is still running
+  kAbandoned,   // a request with this key started, then its process died (lease expired)
+};
+
+struct IdempotencyClaim {
+  IdempotencyState state = IdempotencyState::kAcquired;
+  int response_status = 0;
+  std::string response_body;
+  std::string transaction_id;  // for kAbandoned: the transaction it had created
+};
+
+/// Claims (tenant, key) for a request identified by request_hash, leasing it for lease_s.
+/// Expired keys (older than 24 h) are reused.
+IdempotencyClaim claimIdempotencyKey(pqxx::work& txn, const std::string& tenant_id,
+                                     const std::string& key, const std::string& request_hash,
+                                     const std::string& transaction_id, int lease_s);
+void completeIdempotencyKey(pqxx::work& txn, const std::string& tenant_id, const std::string& key,
+                            int status, const std::string& body);
+/// Forgets a claim whose request created nothing (so the client may retry it).
+void releaseIdempotencyKey(pqxx::work& txn, const std::string& tenant_id, const std::string& key);
+
+}  // namespace paymux::store

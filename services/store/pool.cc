@@ -1,0 +1,57 @@
+#include "services/store/pool.h"
+
+namespace paymux::store {
+
+Pool::Pool(Secret url, int size, std::chrono::milliseconds acquire_timeout)
+    : url_(std::move(url)), size_(size), acquire_timeout_(acquire_timeout) {}
+
+Pool::~Pool() = default;
+
+int Pool::inUse() const {
+  std::lock_guard lock(mutex_);
+  return leased_;
+}
+
+Pool::Lease::~Lease() {
+  if (pool != nullptr && connection) pool->release(std::move(connection), broken);
+}
+
+Pool::Lease Pool::acquire() {
+  std::unique_lock lock(mutex_);
+  bool got = available_.wait_for(lock, acquire_timeout_,
+                                 [this] { return !idle_.empty() || open_ < size_; });
+  if (!got) throw PoolTimeout("no database connection available within the acquire timeout");
+  ++leased_;
+  if (!idle_.empty()) {
+    auto conn = std::move(idle_.back());
+    idle_.pop_back();
+    return Lease(this, std::move(conn));
+  }
+  ++open_;
+  lock.unlock();
+  try {
+    // why: connect outside the lock so a slow or down database does not stall other callers.
+    auto conn = std::make_unique<pqxx::connection>(url_.reveal());
+    return Lease(this, std::move(conn));
+  } catch (const std::exception&) {
+    lock.lock();
+    --open_;
+    --leased_;
+    available_.notify_one();
+    // The libpq message may echo the connection string's host; keep it generic.
+    throw DatabaseUnavailable("database unreachable");
+  }
+}
+
+void Pool::release(std::unique_ptr<pqxx::connection> connection, bool broken) {
+  std::lock_guard lock(mutex_);
+  --leased_;
+  if (broken || !connection->is_open()) {
+    --open_;
+  } else {
+    idle_.push_back(std::move(connection));
+  }
+  available_.notify_one();
+}
+
+}  // namespace paymux::store

@@ -1,0 +1,148 @@
+#include "services/store/transactions_repo.h"
+
+namespace paymux::store {
+namespace {
+
+constexpr const char* kColumns =
+    "t.id, t.tenant_id, t.kind, t.status, t.amount_minor, t.currency, t.reference,"
+    " coalesce(t.description, ''), coalesce(t.connector_id, ''), coalesce(t.provider_ref, ''),"
+    " coalesce(t.failure_code, ''), coalesce(t.failure_message, ''),"
+    " coalesce(t.next_action_url, ''), t.party::text, t.metadata::text, t.version,"
+    " to_char(t.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+    " to_char(t.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+    " (SELECT count(*) FROM provider_events pe WHERE pe.transaction_id = t.id),"
+    " coalesce((SELECT to_char(max(pe.received_at) AT TIME ZONE 'UTC',"
+    "   'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM provider_events pe WHERE pe.transaction_id = t.id), '')";
+
+TransactionRecord fromRow(const pqxx::row& r) {
+  TransactionRecord t;
+  t.id = r[0].as<std::string>();
+  t.tenant_id = r[1].as<std::string>();
+  t.kind = kindFromString(r[2].as<std::string>()).value_or(Kind::kCollect);
+  t.status = statusFromString(r[3].as<std::string>()).value_or(TxStatus::kProcessing);
+  t.amount_minor = r[4].as<int64_t>();
+  t.currency = r[5].as<std::string>();
+  t.reference = r[6].as<std::string>();
+  t.description = r[7].as<std::string>();
+  t.connector_id = r[8].as<std::string>();
+  t.provider_ref = r[9].as<std::string>();
+  t.failure_code = r[10].as<std::string>();
+  t.failure_message = r[11].as<std::string>();
+  t.next_action_url = r[12].as<std::string>();
+  t.party_json = r[13].as<std::string>();
+  t.metadata_json = r[14].as<std::string>();
+  t.version = r[15].as<int>();
+  t.created_at = r[16].as<std::string>();
+  t.updated_at = r[17].as<std::string>();
+  t.provider_event_count = r[18].as<long>();
+  t.last_provider_event_at = r[19].as<std::string>();
+  return t;
+}
+
+void loadAttempts(pqxx::transaction_base& txn, TransactionRecord& t) {
+  for (const auto& r : txn.exec_params(
+           "SELECT connector_id, outcome, coalesce(error_code, ''), coalesce(http_status, 0),"
+           " latency_ms FROM attempts WHERE transaction_id = $1 ORDER BY id",
+           t.id)) {
+    t.attempts.push_back({r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<std::string>(),
+                          r[3].as<int>(), r[4].as<int>()});
+  }
+}
+
+std::optional<std::string> nullIfEmpty(const std::string& s) {
+  return s.empty() ? std::nullopt : std::optional<std::string>(s);
+}
+
+std::optional<TransactionRecord> findOne(pqxx::transaction_base& txn, const std::string& where,
+                                         const std::string& a, const std::string& b,
+                                         bool for_update) {
+  std::string sql = std::string("SELECT ") + kColumns + " FROM transactions t WHERE " + where +
+                    (for_update ? " FOR UPDATE OF t" : "");
+  auto rows = txn.exec_params(sql, a, b);
+  if (rows.empty()) return std::nullopt;
+  auto t = fromRow(rows[0]);
+  loadAttempts(txn, t);
+  return t;
+}
+
+}  // namespace
+
+void insertTransaction(pqxx::work& txn, const TransactionRecord& t) {
+  txn.exec_params(
+      "INSERT INTO transactions (id, tenant_id, kind, status, amount_minor, currency, reference,"
+      " description, connector_id, provider_ref, party, metadata)"
+      " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12::jsonb)",
+      t.id, t.tenant_id, std::string(toString(t.kind)), std::string(toString(t.status)),
+      t.amount_minor, t.currency, t.reference, nullIfEmpty(t.description),
+      nullIfEmpty(t.connector_id), nullIfEmpty(t.provider_ref), t.party_json, t.metadata_json);
+}
+
+std::optional<TransactionRecord> findTransaction(pqxx::transaction_base& txn,
+                                                 const std::string& tenant_id,
+                                                 const std::string& id, bool for_update) {
+  return findOne(txn, "t.id = $1 AND ($2 = '' OR t.tenant_id = $2)", id, tenant_id, for_update);
+}
+
+std::optional<TransactionRecord> findByProviderRef(pqxx::transaction_base& txn,
+                                                   const std::string& connector_id,
+                                                   const std::string& provider_ref,
+                                                   bool for_update) {
+  return findOne(txn, "t.connector_id = $1 AND t.provider_ref = $2", connector_id, provider_ref,
+                 for_update);
+}
+
+void updateTransaction(pqxx::work& txn, TransactionRecord& t) {
+  auto row = txn.exec_params(
+      "UPDATE transactions SET status = $2, connector_id = $3, provider_ref = $4,"
+      " failure_code = $5, failure_message = $6, next_action_url = $7,"
+      " version = version + 1, updated_at = clock_timestamp() WHERE id = $1"
+      " RETURNING version,"
+      "   to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')",
+      t.id, std::string(toString(t.status)), nullIfEmpty(t.connector_id),
+      nullIfEmpty(t.provider_ref), nullIfEmpty(t.failure_code), nullIfEmpty(t.failure_message),
+      nullIfEmpty(t.next_action_url))[0];
+  t.version = row[0].as<int>();
+  t.updated_at = row[1].as<std::string>();
+}
+
+void insertAttempts(pqxx::work& txn, const std::string& transaction_id,
+                    const std::vector<AttemptRecord>& attempts) {
+  for (const auto& a : attempts) {
+    txn.exec_params(
+        "INSERT INTO attempts (transaction_id, connector_id, outcome, error_code, http_status,"
+        " latency_ms) VALUES ($1, $2, $3, $4, $5, $6)",
+        transaction_id, a.connector_id, a.outcome, nullIfEmpty(a.error_code),
+        a.http_status == 0 ? std::nullopt : std::optional<int>(a.http_status), a.latency_ms);
+  }
+}
+
+std::optional<std::vector<TransactionRecord>> listTransactions(pqxx::transaction_base& txn,
+                                                               const std::string& tenant_id,
+                                                               const ListFilter& f,
+                                                               bool* has_more) {
+  std::string kind(toString(f.kind));
+  if (!f.starting_after.empty()) {
+    auto cursor = txn.exec_params(
+        "SELECT 1 FROM transactions WHERE id = $1 AND tenant_id = $2 AND kind = $3",
+        f.starting_after, tenant_id, kind);
+    if (cursor.empty()) return std::nullopt;
+  }
+  std::string sql = std::string("SELECT ") + kColumns +
+                    " FROM transactions t WHERE t.tenant_id = $1 AND t.kind = $2"
+                    " AND ($3 = '' OR t.status = $3) AND ($4 = '' OR t.reference = $4)"
+                    " AND ($5 = '' OR (t.created_at, t.id) <"
+                    "   (SELECT c.created_at, c.id FROM transactions c WHERE c.id = $5))"
+                    " ORDER BY t.created_at DESC, t.id DESC LIMIT $6";
+  auto rows = txn.exec_params(sql, tenant_id, kind, f.status, f.reference, f.starting_after,
+                              f.limit + 1);
+  std::vector<TransactionRecord> out;
+  for (const auto& r : rows) {
+    if (static_cast<int>(out.size()) == f.limit) break;
+    out.push_back(fromRow(r));
+    loadAttempts(txn, out.back());
+  }
+  *has_more = static_cast<int>(rows.size()) > f.limit;
+  return out;
+}
+
+}  // namespace paymux::store

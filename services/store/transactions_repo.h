@@ -1,0 +1,75 @@
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <pqxx/pqxx>
+#include <string>
+#include <vector>
+
+#include "services/common/payment_types.h"
+
+namespace paymux::store {
+
+struct AttemptRecord {
+  std::string connector_id;
+  std::string outcome;     // succeeded | failed | processing | requires_action | error | unknown ...
+  std::string error_code;  // "" when none
+  int http_status = 0;
+  int latency_ms = 0;
+};
+
+struct TransactionRecord {
+  std::string id;
+  std::string tenant_id;
+  Kind kind = Kind::kCollect;
+  TxStatus status = TxStatus::kPending;
+  int64_t amount_minor = 0;
+  std::string currency;
+  std::string reference;
+  std::string description;
+  std::string connector_id;
+  std::string provider_ref;
+  std::string failure_code;
+  std::string failure_message;
+  std::string next_action_url;
+  std::string party_json = "{}";     // payment_method + customer, or beneficiary
+  std::string metadata_json = "{}";
+  int version = 1;
+  std::string created_at;            // RFC 3339 UTC
+  std::string updated_at;
+  std::vector<AttemptRecord> attempts;
+  long provider_event_count = 0;
+  std::string last_provider_event_at;  // "" when none
+};
+
+void insertTransaction(pqxx::work& txn, const TransactionRecord& tx);
+
+/// Loads one transaction with its attempts. An empty tenant_id matches any tenant (provider
+/// webhooks); otherwise another tenant's id is not found. for_update takes the row lock.
+std::optional<TransactionRecord> findTransaction(pqxx::transaction_base& txn,
+                                                 const std::string& tenant_id,
+                                                 const std::string& id, bool for_update = false);
+std::optional<TransactionRecord> findByProviderRef(pqxx::transaction_base& txn,
+                                                   const std::string& connector_id,
+                                                   const std::string& provider_ref,
+                                                   bool for_update = false);
+
+/// Writes the mutable fields and bumps version and updated_at (both written back into tx).
+void updateTransaction(pqxx::work& txn, TransactionRecord& tx);
+void insertAttempts(pqxx::work& txn, const std::string& transaction_id,
+                    const std::vector<AttemptRecord>& attempts);
+
+struct ListFilter {
+  Kind kind = Kind::kCollect;
+  std::string status;          // "" = any
+  std::string reference;       // "" = any
+  std::string starting_after;  // an id from a previous page, "" = first page
+  int limit = 20;
+};
+
+/// Newest first. Sets *has_more. Returns nullopt when starting_after is not the tenant's id.
+std::optional<std::vector<TransactionRecord>> listTransactions(pqxx::transaction_base& txn,
+                                                               const std::string& tenant_id,
+                                                               const ListFilter& filter,
+                                                               bool* has_more);
+
+}  // namespace paymux::store

@@ -1,0 +1,59 @@
+#pragma once
+#include <memory>
+#include <string>
+
+#include "connectors/sandbox/sandbox_simulator.h"
+#include "services/common/http_client.h"
+#include "tests/support/test_db.h"
+
+namespace paymux::testing {
+
+/// The whole API in-process: a private database, three sandbox simulators (a, b, and one that
+/// answers every create with 503), paymux's services and its HTTP server on an ephemeral port.
+/// Requests go over real HTTP on loopback.
+class ApiHarness {
+ public:
+  struct Options {
+    int pool = 8;
+    int acquire_timeout_ms = 1000;
+    int connector_timeout_ms = 500;
+    int sim_latency_ms = 0;
+    int workers = 32;
+    int max_body_bytes = 65536;
+  };
+  ApiHarness();
+  explicit ApiHarness(Options options);
+  ~ApiHarness();
+
+  std::string baseUrl() const;
+  const std::string& databaseUrl() const { return db_.url(); }
+  /// Creates a tenant and an API key for it; returns the key (tenant id in *tenant_id).
+  std::string newTenantKey(std::string* tenant_id = nullptr);
+  connectors::sandbox::SandboxSimulator& simA() { return *sim_a_; }
+  connectors::sandbox::SandboxSimulator& simB() { return *sim_b_; }
+
+  http::HttpResult call(const std::string& method, const std::string& path,
+                        const std::string& body = "", const std::string& key = "",
+                        const std::string& idempotency_key = "", http::Headers extra = {});
+  /// POST JSON with a key; asserts nothing.
+  http::HttpResult post(const std::string& path, const std::string& body, const std::string& key,
+                        const std::string& idempotency_key = "");
+
+  struct Impl;
+
+ private:
+  Options options_;
+  TestDatabase db_;
+  std::unique_ptr<connectors::sandbox::SandboxSimulator> sim_a_, sim_b_, sim_down_;
+  std::unique_ptr<Impl> impl_;
+  http::CurlExecutor client_;
+};
+
+/// A collection body with the given amount, currency and scenario token.
+std::string collectionBody(int64_t amount = 1000, const std::string& currency = "EUR",
+                           const std::string& token = "tok_success",
+                           const std::string& reference = "order-42");
+std::string payoutBody(int64_t amount = 25000, const std::string& currency = "EUR",
+                       const std::string& token = "tok_success");
+
+}  // namespace paymux::testing
