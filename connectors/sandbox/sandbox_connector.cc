@@ -79,11 +79,15 @@ CallResult SandboxConnector::create(const PaymentRequest& request, http::HttpExe
   return interpret(executor.send(spec, std::chrono::milliseconds(config_.timeout_ms)));
 }
 
-CallResult SandboxConnector::fetchStatus(Kind, const std::string& provider_ref, const std::string&,
+CallResult SandboxConnector::fetchStatus(Kind, const std::string& provider_ref,
+                                         const std::string& transaction_id,
                                          http::HttpExecutor& executor) {
   http::HttpRequestSpec spec;
   spec.method = "GET";
-  spec.url = config_.base_url + "/v1/payments/" + http::formEncode(provider_ref);
+  // why: after a timeout we never learnt the provider's id; the provider finds it by our id.
+  spec.url = provider_ref.empty()
+                 ? config_.base_url + "/v1/payments?reference=" + http::formEncode(transaction_id)
+                 : config_.base_url + "/v1/payments/" + http::formEncode(provider_ref);
   spec.headers = {{"Authorization", "Bearer " + config_.credentials.at("api_key").reveal()}};
   return interpret(executor.send(spec, std::chrono::milliseconds(config_.timeout_ms)));
 }

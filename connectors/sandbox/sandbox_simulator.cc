@@ -21,7 +21,7 @@ struct Payment {
   int64_t amount = 0;
 };
 
-std::string paymentJson(const Payment& p) {
+std::string paymentJson(const Payment& p, bool include_reference = true) {
   rapidjson::StringBuffer sb;
   json::Writer w(sb);
   w.StartObject();
@@ -31,7 +31,7 @@ std::string paymentJson(const Payment& p) {
   json::kv(w, "status", p.status);
   json::kvInt(w, "amount", p.amount);
   json::kv(w, "currency", p.currency);
-  json::kv(w, "reference", p.reference);
+  if (include_reference) json::kv(w, "reference", p.reference);
   if (!p.failure_code.empty()) {
     json::kv(w, "failure_code", p.failure_code);
     json::kv(w, "failure_message", p.failure_message);
@@ -52,6 +52,7 @@ struct SandboxSimulator::Impl {
   mutable std::mutex mutex;
   std::map<std::string, Payment> payments;
   std::map<std::string, std::string> idempotency;  // key -> payment id
+  std::vector<std::string> created_order;
   SimulatorStats stats;
   http::CurlExecutor executor;
 
@@ -109,10 +110,15 @@ simkit::SimResponse SandboxSimulator::Impl::create(const simkit::SimRequest& req
     p.failure_code = payout ? "account_closed" : "card_declined";
     p.failure_message = payout ? "The beneficiary account is closed." : "The card was declined.";
   } else if (token == "tok_timeout") {
-    p.status = "processing";
+    // The provider does the work but its answer comes too late: only a status fetch or a
+    // webhook tells paymux the outcome.
+    p.status = success;
     resp.delay += std::chrono::milliseconds(options.timeout_ms);
   } else if (token == "tok_slow") {
     p.status = success;
+    resp.delay += std::chrono::milliseconds(options.slow_ms);
+  } else if (token == "tok_slow_async") {
+    p.status = "processing";
     resp.delay += std::chrono::milliseconds(options.slow_ms);
   } else if (token == "tok_async") {
     p.status = "processing";
@@ -127,6 +133,7 @@ simkit::SimResponse SandboxSimulator::Impl::create(const simkit::SimRequest& req
     p.status = success;
   }
   payments[p.id] = p;
+  created_order.push_back(p.id);
   if (!key.empty()) idempotency[key] = p.id;
   ++stats.payments;
   resp.body = paymentJson(p);
@@ -137,9 +144,20 @@ simkit::SimResponse SandboxSimulator::Impl::handle(const simkit::SimRequest& req
   if (req.method == "GET" && req.path == "/health") return {200, "{\"ok\":true}"};
   if (req.method == "POST" && req.path == "/v1/payments") return create(req);
   const std::string prefix = "/v1/payments/";
+  if (req.method == "GET" && req.path == "/v1/payments") {
+    if (req.header("authorization") != "Bearer " + options.api_key) return error(401, "unauthorized");
+    std::string wanted = req.query.rfind("reference=", 0) == 0 ? req.query.substr(10) : "";
+    std::lock_guard lock(mutex);
+    ++stats.status_requests;
+    for (const auto& [id, p] : payments) {
+      if (p.reference == wanted) return {200, paymentJson(p)};
+    }
+    return error(404, "resource_missing");
+  }
   if (req.method == "GET" && req.path.rfind(prefix, 0) == 0) {
     if (req.header("authorization") != "Bearer " + options.api_key) return error(401, "unauthorized");
     std::lock_guard lock(mutex);
+    ++stats.status_requests;
     auto it = payments.find(req.path.substr(prefix.size()));
     if (it == payments.end()) return error(404, "resource_missing");
     simkit::SimResponse resp{200, paymentJson(it->second)};
@@ -215,6 +233,11 @@ SandboxSimulator::~SandboxSimulator() {
   impl_->async_thread.join();
 }
 
+std::vector<std::string> SandboxSimulator::paymentIds() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->created_order;
+}
+
 std::string SandboxSimulator::baseUrl() const { return impl_->server->baseUrl(); }
 int SandboxSimulator::port() const { return impl_->server->port(); }
 
@@ -228,7 +251,8 @@ SandboxSimulator::SignedWebhook SandboxSimulator::webhook(const std::string& pay
                                                           const std::string& event_id,
                                                           int64_t amount,
                                                           const std::string& currency,
-                                                          int64_t timestamp) {
+                                                          int64_t timestamp,
+                                                          bool include_reference) {
   Payment p;
   {
     std::lock_guard lock(impl_->mutex);
@@ -247,7 +271,7 @@ SandboxSimulator::SignedWebhook SandboxSimulator::webhook(const std::string& pay
   json::kv(w, "type", "payment.updated");
   json::kvInt(w, "created", timestamp);
   json::key(w, "data");
-  json::raw(w, paymentJson(p));
+  json::raw(w, paymentJson(p, include_reference));
   w.EndObject();
   SignedWebhook hook;
   hook.body.assign(sb.GetString(), sb.GetSize());

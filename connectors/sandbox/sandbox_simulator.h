@@ -2,6 +2,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace paymux::connectors::sandbox {
 
@@ -23,12 +24,14 @@ struct SimulatorStats {
   long create_requests = 0;
   long payments = 0;          // distinct provider objects created
   long webhooks_sent = 0;
+  long status_requests = 0;   // GET /v1/payments/{id} and ?reference=
 };
 
 /// Stand-in for the sandbox provider's servers. Scenarios by payment_method.token (collections)
 /// or beneficiary.account_id / name (payouts): tok_success, tok_decline, tok_timeout, tok_error
 /// (503), tok_slow, tok_async (processing, then the outcome by webhook), tok_action
-/// (requires_action), tok_unknown (a status value paymux has never seen).
+/// (requires_action), tok_unknown (a status value paymux has never seen), tok_slow_async
+/// (processing, answered after slow_ms; the outcome comes only by webhook or status fetch).
 class SandboxSimulator {
  public:
   explicit SandboxSimulator(SimulatorOptions options);
@@ -46,7 +49,10 @@ class SandboxSimulator {
   /// Empty overrides keep the payment's own values.
   SignedWebhook webhook(const std::string& payment_id, const std::string& status, bool deliver,
                         const std::string& event_id = "", int64_t amount = -1,
-                        const std::string& currency = "", int64_t timestamp = 0);
+                        const std::string& currency = "", int64_t timestamp = 0,
+                        bool include_reference = true);
+  /// Ids of the payments created so far, oldest first.
+  std::vector<std::string> paymentIds() const;
 
  private:
   struct Impl;

@@ -155,6 +155,14 @@ ApiReply ApiRouter::dispatch(const ApiRequest& req, std::string& route) {
       return r;
     }
   }
+  if (parts.size() == 2 && parts[0] == "webhooks") {
+    route = "/webhooks/{connector_id}";
+    if (req.method != "POST") return methodNotAllowed("POST");
+    auto r = ctx_.webhooks->receive(parts[1], req.headers, req.body);
+    ApiReply reply{r.status, r.body};
+    if (r.body.empty() || r.body.front() != '{') reply.content_type = "text/plain";
+    return reply;
+  }
   if (parts.size() >= 2 && parts[0] == "v1") {
     if (parts[1] == "collections") return payments(req, Kind::kCollect, parts, route);
     if (parts[1] == "payouts") return payments(req, Kind::kPayout, parts, route);

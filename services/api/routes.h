@@ -7,6 +7,7 @@
 #include "services/api/http_types.h"
 #include "services/api/validation.h"
 #include "services/engine/payments.h"
+#include "services/engine/webhooks.h"
 #include "services/store/migrations.h"
 #include "services/store/pool.h"
 
@@ -19,6 +20,7 @@ struct ApiContext {
   const connectors::ConnectorSet* connectors = nullptr;
   engine::PaymentService* payments = nullptr;
   engine::EventService* events = nullptr;
+  engine::WebhookService* webhooks = nullptr;
   const SchemaSet* schemas = nullptr;
   std::vector<store::MigrationFile> migrations;
   std::function<bool()> draining = [] { return false; };

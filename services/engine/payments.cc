@@ -136,6 +136,7 @@ Reply PaymentService::create(const std::string& tenant_id, Kind kind,
   tx.description = parsed.payment.description;
   tx.party_json = parsed.party_json;
   tx.metadata_json = parsed.metadata_json;
+  tx.first_check_after_s = config_.janitor.schedule_s.front();
 
   RouteInput route_input{kind, tx.currency, parsed.country, parsed.method, tx.amount_minor,
                          parsed.forced_connector};

@@ -18,9 +18,14 @@
 #include "services/common/log.h"
 #include "services/common/metrics.h"
 #include "services/engine/payments.h"
+#include "services/engine/webhooks.h"
 #include "services/store/migrations.h"
 #include "services/store/pool.h"
 #include "services/store/tenants_repo.h"
+#include "services/worker/janitor.h"
+
+#include <atomic>
+#include <thread>
 
 namespace {
 
@@ -29,6 +34,7 @@ using namespace paymux;
 constexpr const char* kUsage =
     "usage: paymuxd <command> [options]\n"
     "  serve --config FILE [--all]       run the HTTP API (--all: and the background worker)\n"
+    "  work --config FILE                run the background worker (janitor)\n"
     "  migrate [--database-url URL] [--migrations DIR]\n"
     "                                    apply pending migrations (URL defaults to $PAYMUX_DATABASE_URL)\n"
     "  check-config FILE                 validate a configuration file\n"
@@ -36,6 +42,9 @@ constexpr const char* kUsage =
     "  admin key create --tenant ID [--mode test|live]\n"
     "                                    create an API key, print it once\n"
     "  admin key revoke KEY_ID           revoke an API key\n"
+    "  admin discrepancies [--open]      list discrepancies (provider vs paymux)\n"
+    "  admin discrepancy resolve ID --note TEXT\n"
+    "                                    close a discrepancy with a note\n"
     "  version                           print the version\n";
 
 struct Args {
@@ -48,7 +57,7 @@ Args parseArgs(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a.rfind("--", 0) == 0) {
-      bool flag = a == "--all";
+      bool flag = a == "--all" || a == "--open" || a == "--failed";
       args.options[a.substr(2)] = (!flag && i + 1 < argc) ? argv[++i] : "";
     } else {
       args.positional.push_back(a);
@@ -94,8 +103,27 @@ int migrate(const Args& args) {
   return 0;
 }
 
+int listDiscrepancies(const Args& args) {
+  pqxx::connection conn(databaseUrl(args).reveal());
+  pqxx::read_transaction txn(conn);
+  bool open_only = args.options.count("open") > 0;
+  auto rows = txn.exec_params(
+      "SELECT d.id, coalesce(d.transaction_id, '-'), d.kind, d.detail,"
+      " to_char(d.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+      " CASE WHEN d.resolved_at IS NULL THEN 'open' ELSE 'resolved' END"
+      " FROM discrepancies d WHERE NOT $1 OR d.resolved_at IS NULL ORDER BY d.id",
+      open_only);
+  std::cout << "id\ttransaction\tkind\tstate\tcreated_at\tdetail\n";
+  for (const auto& r : rows) {
+    std::cout << r[0].c_str() << '\t' << r[1].c_str() << '\t' << r[2].c_str() << '\t'
+              << r[5].c_str() << '\t' << r[4].c_str() << '\t' << r[3].c_str() << '\n';
+  }
+  return 0;
+}
+
 int admin(const Args& args) {
   const auto& p = args.positional;
+  if (p.size() == 2 && p[1] == "discrepancies") return listDiscrepancies(args);
   if (p.size() < 3) {
     std::fputs(kUsage, stderr);
     return 2;
@@ -123,6 +151,18 @@ int admin(const Args& args) {
     std::cout << key.key << std::endl;
     return 0;
   }
+  if (p[1] == "discrepancy" && p[2] == "resolve" && p.size() >= 4) {
+    std::string note = option(args, "note");
+    if (note.empty()) throw std::runtime_error("--note is required");
+    auto r = txn.exec_params(
+        "UPDATE discrepancies SET resolved_at = now(), resolution_note = $2"
+        " WHERE id = $1::bigint AND resolved_at IS NULL",
+        p[3], note);
+    txn.commit();
+    if (r.affected_rows() != 1) throw std::runtime_error("no open discrepancy with that id");
+    log::info("discrepancy resolved", {{"id", p[3]}});
+    return 0;
+  }
   if (p[1] == "key" && p[2] == "revoke" && p.size() >= 4) {
     bool revoked = store::revokeApiKey(txn, p[3]);
     txn.commit();
@@ -134,19 +174,46 @@ int admin(const Args& args) {
   return 2;
 }
 
-int serve(const Args& args) {
-  std::string config_path = option(args, "config");
-  if (config_path.empty()) throw std::runtime_error("--config is required");
-  auto config = config::loadConfig(config_path);
-  log::setLevel(config.log.level);
-
-  // why: block the shutdown signals before any thread starts so only sigwait below sees them.
+// why: block the shutdown signals before any thread starts so only sigwait in main sees them.
+sigset_t blockShutdownSignals() {
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
+  return signals;
+}
+
+/// The background work of `paymuxd work` (and `serve --all`): the janitor, on its own thread.
+class BackgroundWorker {
+ public:
+  BackgroundWorker(store::Pool& pool, const config::Config& config,
+                   const connectors::ConnectorSet& connectors)
+      : janitor_(pool, config, connectors, executor_) {}
+  ~BackgroundWorker() { stop(); }
+  void start() {
+    thread_ = std::thread([this] { janitor_.run(stop_); });
+  }
+  void stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  http::CurlExecutor executor_;
+  worker::Janitor janitor_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+int serve(const Args& args) {
+  std::string config_path = option(args, "config");
+  if (config_path.empty()) throw std::runtime_error("--config is required");
+  auto config = config::loadConfig(config_path);
+  log::setLevel(config.log.level);
+
+  sigset_t signals = blockShutdownSignals();
 
   connectors::ConnectorSet connectors(config);
   store::Pool pool(config.database.url, config.database.pool,
@@ -157,6 +224,7 @@ int serve(const Args& args) {
   http::CurlExecutor executor;
   engine::PaymentService payments(pool, config, connectors, executor);
   engine::EventService events(pool);
+  engine::WebhookService webhooks(pool, connectors, executor);
   api::SchemaSet schemas(schemasDir());
 
   api::ApiContext ctx;
@@ -165,6 +233,7 @@ int serve(const Args& args) {
   ctx.connectors = &connectors;
   ctx.payments = &payments;
   ctx.events = &events;
+  ctx.webhooks = &webhooks;
   ctx.schemas = &schemas;
   ctx.migrations = store::readMigrations(migrationsDir(args));
   api::HttpServer* server_ptr = nullptr;
@@ -176,11 +245,33 @@ int serve(const Args& args) {
   log::info("paymuxd serving", {{"listen", config.server.listen},
                                 {"port", std::to_string(server.port())},
                                 {"connectors", std::to_string(connectors.ids().size())}});
+  BackgroundWorker worker(pool, config, connectors);
+  if (args.options.count("all")) worker.start();
   int sig = 0;
   sigwait(&signals, &sig);
   log::info("shutting down", {{"signal", std::to_string(sig)}});
   bool clean = server.drain(std::chrono::milliseconds(config.server.shutdown_grace_ms));
+  worker.stop();
   log::info("stopped", {{"clean", clean ? "true" : "false"}});
+  return 0;
+}
+
+int work(const Args& args) {
+  std::string config_path = option(args, "config");
+  if (config_path.empty()) throw std::runtime_error("--config is required");
+  auto config = config::loadConfig(config_path);
+  log::setLevel(config.log.level);
+  sigset_t signals = blockShutdownSignals();
+  connectors::ConnectorSet connectors(config);
+  store::Pool pool(config.database.url, config.database.pool,
+                   std::chrono::milliseconds(config.database.acquire_timeout_ms));
+  BackgroundWorker worker(pool, config, connectors);
+  worker.start();
+  log::info("paymuxd worker running", {{"connectors", std::to_string(connectors.ids().size())}});
+  int sig = 0;
+  sigwait(&signals, &sig);
+  log::info("shutting down", {{"signal", std::to_string(sig)}});
+  worker.stop();
   return 0;
 }
 
@@ -195,6 +286,7 @@ int main(int argc, char** argv) {
   const std::string& command = args.positional[0];
   try {
     if (command == "serve") return serve(args);
+    if (command == "work") return work(args);
     if (command == "migrate") return migrate(args);
     if (command == "admin") return admin(args);
     if (command == "check-config") {

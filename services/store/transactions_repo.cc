@@ -70,11 +70,13 @@ std::optional<TransactionRecord> findOne(pqxx::transaction_base& txn, const std:
 void insertTransaction(pqxx::work& txn, const TransactionRecord& t) {
   txn.exec_params(
       "INSERT INTO transactions (id, tenant_id, kind, status, amount_minor, currency, reference,"
-      " description, connector_id, provider_ref, party, metadata)"
-      " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12::jsonb)",
+      " description, connector_id, provider_ref, party, metadata, next_check_at)"
+      " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12::jsonb,"
+      "   now() + make_interval(secs => $13))",
       t.id, t.tenant_id, std::string(toString(t.kind)), std::string(toString(t.status)),
       t.amount_minor, t.currency, t.reference, nullIfEmpty(t.description),
-      nullIfEmpty(t.connector_id), nullIfEmpty(t.provider_ref), t.party_json, t.metadata_json);
+      nullIfEmpty(t.connector_id), nullIfEmpty(t.provider_ref), t.party_json, t.metadata_json,
+      t.first_check_after_s);
 }
 
 std::optional<TransactionRecord> findTransaction(pqxx::transaction_base& txn,

@@ -126,7 +126,7 @@ TEST_F(Payments, SameKeyWhileFirstIsRunningIs409) {
   std::thread slow([&] {
     harness_->post("/v1/collections", collectionBody(1700, "EUR", "tok_slow"), key_, "idem-409");
   });
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
   auto r = harness_->post("/v1/collections", collectionBody(1700, "EUR", "tok_slow"), key_,
                           "idem-409");
   slow.join();

@@ -8,6 +8,8 @@
 #include "services/api/validation.h"
 #include "services/common/config.h"
 #include "services/engine/payments.h"
+#include "services/engine/webhooks.h"
+#include "services/worker/janitor.h"
 #include "services/store/pool.h"
 #include "services/store/tenants_repo.h"
 
@@ -20,6 +22,8 @@ struct ApiHarness::Impl {
   http::CurlExecutor executor;
   std::unique_ptr<engine::PaymentService> payments;
   std::unique_ptr<engine::EventService> events;
+  std::unique_ptr<engine::WebhookService> webhooks;
+  std::unique_ptr<worker::Janitor> janitor;
   std::unique_ptr<api::SchemaSet> schemas;
   std::unique_ptr<api::ApiRouter> router;
   std::unique_ptr<api::HttpServer> server;
@@ -40,7 +44,8 @@ ApiHarness::ApiHarness() : ApiHarness(Options{}) {}
 ApiHarness::ApiHarness(Options options) : options_(options), impl_(std::make_unique<Impl>()) {
   connectors::sandbox::SimulatorOptions sim;
   sim.latency_ms = options.sim_latency_ms;
-  sim.timeout_ms = 3000;
+  sim.timeout_ms = 4000;
+  sim.slow_ms = 400;  // below the connector timeout: slow, but answered
   sim_a_ = std::make_unique<connectors::sandbox::SandboxSimulator>(sim);
   sim_b_ = std::make_unique<connectors::sandbox::SandboxSimulator>(sim);
   sim.fail_status = 503;
@@ -60,7 +65,9 @@ ApiHarness::ApiHarness(Options options) : options_(options), impl_(std::make_uni
       "routing:\n"
       "  - when: { kind: collect, currency: GBP }\n    try: [sandbox-down, sandbox-b]\n"
       "  - when: { kind: collect, currency: [EUR, USD] }\n    try: [sandbox-a, sandbox-b]\n"
-      "  - when: { kind: payout }\n    split: { sandbox-a: 50, sandbox-b: 50 }\n";
+      "  - when: { kind: payout }\n    split: { sandbox-a: 50, sandbox-b: 50 }\n"
+      "janitor: { schedule_s: [" + std::to_string(options.janitor_first_check_s) +
+      ", 1, 1], unmatched_window_s: " + std::to_string(options.unmatched_window_s) + " }\n";
   impl_->config = config::loadConfigFromString(yaml, "harness.yaml");
   impl_->connectors = std::make_unique<connectors::ConnectorSet>(impl_->config);
   impl_->pool = std::make_unique<store::Pool>(
@@ -69,6 +76,10 @@ ApiHarness::ApiHarness(Options options) : options_(options), impl_(std::make_uni
   impl_->payments = std::make_unique<engine::PaymentService>(*impl_->pool, impl_->config,
                                                              *impl_->connectors, impl_->executor);
   impl_->events = std::make_unique<engine::EventService>(*impl_->pool);
+  impl_->webhooks = std::make_unique<engine::WebhookService>(*impl_->pool, *impl_->connectors,
+                                                             impl_->executor);
+  impl_->janitor = std::make_unique<worker::Janitor>(*impl_->pool, impl_->config,
+                                                     *impl_->connectors, impl_->executor);
   impl_->schemas = std::make_unique<api::SchemaSet>(sourceDir() + "/schemas");
   api::ApiContext ctx;
   ctx.config = &impl_->config;
@@ -76,6 +87,7 @@ ApiHarness::ApiHarness(Options options) : options_(options), impl_(std::make_uni
   ctx.connectors = impl_->connectors.get();
   ctx.payments = impl_->payments.get();
   ctx.events = impl_->events.get();
+  ctx.webhooks = impl_->webhooks.get();
   ctx.schemas = impl_->schemas.get();
   ctx.migrations = store::readMigrations(sourceDir() + "/migrations");
   impl_->router = std::make_unique<api::ApiRouter>(std::move(ctx));
@@ -89,6 +101,8 @@ ApiHarness::~ApiHarness() {
   impl_->server->drain(std::chrono::milliseconds(2000));
   impl_.reset();
 }
+
+worker::Janitor& ApiHarness::janitor() { return *impl_->janitor; }
 
 std::string ApiHarness::baseUrl() const {
   return "http://127.0.0.1:" + std::to_string(impl_->server->port());

@@ -6,6 +6,10 @@
 #include "services/common/http_client.h"
 #include "tests/support/test_db.h"
 
+namespace paymux::worker {
+class Janitor;
+}
+
 namespace paymux::testing {
 
 /// The whole API in-process: a private database, three sandbox simulators (a, b, and one that
@@ -16,16 +20,20 @@ class ApiHarness {
   struct Options {
     int pool = 8;
     int acquire_timeout_ms = 1000;
-    int connector_timeout_ms = 500;
+    int connector_timeout_ms = 1500;
     int sim_latency_ms = 0;
     int workers = 32;
     int max_body_bytes = 65536;
+    int janitor_first_check_s = 300;  // janitor.schedule_s[0]
+    int unmatched_window_s = 600;
   };
   ApiHarness();
   explicit ApiHarness(Options options);
   ~ApiHarness();
 
   std::string baseUrl() const;
+  /// The janitor over the same database and connectors (tests drive its passes).
+  worker::Janitor& janitor();
   const std::string& databaseUrl() const { return db_.url(); }
   /// Creates a tenant and an API key for it; returns the key (tenant id in *tenant_id).
   std::string newTenantKey(std::string* tenant_id = nullptr);

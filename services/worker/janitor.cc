@@ -1,0 +1,173 @@
+#include "services/worker/janitor.h"
+
+#include <chrono>
+#include <thread>
+#include <variant>
+
+#include "services/common/log.h"
+#include "services/common/metrics.h"
+#include "services/engine/reconcile.h"
+#include "services/engine/transitions.h"
+#include "services/store/transactions_repo.h"
+
+namespace paymux::worker {
+namespace {
+
+constexpr int kBatch = 20;
+
+std::string scheduleArray(const std::vector<int>& schedule) {
+  std::string out = "{";
+  for (size_t i = 0; i < schedule.size(); ++i) out += (i ? "," : "") + std::to_string(schedule[i]);
+  return out + "}";
+}
+
+void countCheck(const std::string& connector, const std::string& result) {
+  metrics::Registry::global().counterAdd("paymux_janitor_checks_total",
+                                         "Status re-checks of unsettled transactions",
+                                         {{"connector", connector}, {"result", result}});
+}
+
+}  // namespace
+
+Janitor::Pass Janitor::runOnce() {
+  Pass pass;
+  pass.events_retried = retryUnmatched();
+  checkDueTransactions(pass);
+  return pass;
+}
+
+void Janitor::run(const std::atomic<bool>& stop) {
+  while (!stop.load()) {
+    try {
+      runOnce();
+    } catch (const std::exception& e) {
+      log::warn("janitor pass failed; retrying", {{"error", e.what()}});
+    }
+    for (int waited = 0; waited < config_.janitor.interval_ms && !stop.load(); waited += 50) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+}
+
+int Janitor::retryUnmatched() {
+  return pool_.run([&](pqxx::connection& conn) {
+    pqxx::work txn(conn);
+    auto rows = txn.exec_params(
+        "SELECT id, connector_id, provider_event_id, raw_body, headers::text,"
+        " received_at < now() - make_interval(secs => $1) FROM provider_events"
+        " WHERE outcome = 'unmatched' AND next_retry_at <= now() ORDER BY id LIMIT $2"
+        " FOR UPDATE SKIP LOCKED",
+        config_.janitor.unmatched_window_s, kBatch);
+    int retried = 0;
+    for (const auto& row : rows) {
+      int64_t id = row[0].as<int64_t>();
+      std::string connector_id = row[1].as<std::string>();
+      std::string event_id = row[2].as<std::string>();
+      auto* connector = connectors_.find(connector_id);
+      std::optional<connectors::ProviderEvent> event;
+      if (connector != nullptr) {
+        connectors::WebhookRequest request{{}, row[3].as<std::string>(), 0};
+        try {
+          // why: a body may carry several events; re-read the one this row stores.
+          for (auto& ev : connector->parseWebhook(request)) {
+            if (ev.event_id == event_id) event = ev;
+          }
+        } catch (const std::exception&) {
+        }
+      }
+      if (!event) {
+        txn.exec_params("UPDATE provider_events SET outcome = 'discrepancy', next_retry_at = NULL"
+                        " WHERE id = $1", id);
+        continue;
+      }
+      ++retried;
+      auto outcome = engine::reconcile(txn, connector_id, *event, id);
+      if (outcome == engine::EventOutcome::kUnmatched && row[5].as<bool>()) {
+        txn.exec_params(
+            "INSERT INTO discrepancies (provider_event_id, kind, detail) VALUES ($1,"
+            " 'unknown_reference', $2)",
+            id, "no transaction matches provider reference \"" + event->provider_ref + "\"");
+        txn.exec_params("UPDATE provider_events SET outcome = 'discrepancy', next_retry_at = NULL,"
+                        " processed_at = now() WHERE id = $1", id);
+        engine::countWebhook(connector_id, "discrepancy");
+        log::warn("unmatched provider event gave up", {{"connector", connector_id},
+                                                        {"provider_event_id", event_id}});
+      } else if (outcome == engine::EventOutcome::kUnmatched) {
+        // why: back off so a never-matching event does not spin.
+        txn.exec_params("UPDATE provider_events SET next_retry_at = now() + least("
+                        " (now() - received_at) / 2, interval '60 seconds') WHERE id = $1", id);
+      } else {
+        engine::countWebhook(connector_id, toString(outcome));
+      }
+    }
+    txn.commit();
+    return retried;
+  });
+}
+
+void Janitor::checkDueTransactions(Pass& pass) {
+  // Claim due rows and push their next check out before calling anyone, so a crash or another
+  // worker never re-checks the same row in the same slot.
+  auto claimed = pool_.run([&](pqxx::connection& conn) {
+    pqxx::work txn(conn);
+    auto rows = txn.exec_params(
+        "WITH due AS (SELECT id FROM transactions"
+        "   WHERE status IN ('pending', 'processing', 'requires_action', 'in_transit')"
+        "   AND next_check_at <= now() ORDER BY next_check_at LIMIT $2 FOR UPDATE SKIP LOCKED)"
+        " UPDATE transactions t SET check_count = t.check_count + 1,"
+        "   next_check_at = now() + make_interval(secs =>"
+        "     ($1::int[])[least(t.check_count + 2, array_length($1::int[], 1))])"
+        " FROM due WHERE t.id = due.id"
+        " RETURNING t.id, t.kind, coalesce(t.connector_id, ''), coalesce(t.provider_ref, '')",
+        scheduleArray(config_.janitor.schedule_s), kBatch);
+    txn.commit();
+    return rows;
+  });
+  for (const auto& row : claimed) {
+    std::string id = row[0].as<std::string>();
+    Kind kind = kindFromString(row[1].as<std::string>()).value_or(Kind::kCollect);
+    std::string connector_id = row[2].as<std::string>();
+    std::string provider_ref = row[3].as<std::string>();
+    auto* connector = connectors_.find(connector_id);
+    if (connector == nullptr || !connector->capabilities().can_fetch_status) {
+      countCheck(connector_id, "unfetchable");
+      log::warn("unsettled transaction needs an operator: its connector cannot fetch status",
+                {{"transaction", id}, {"connector", connector_id}});
+      continue;
+    }
+    ++pass.transactions_checked;
+    auto result = connector->fetchStatus(kind, provider_ref, id, executor_);
+    const auto* paid = std::get_if<connectors::ProviderPayment>(&result);
+    if (paid == nullptr) {
+      countCheck(connector_id, "error");
+      log::warn("status fetch failed", {{"transaction", id}, {"connector", connector_id},
+                                        {"code", std::get<connectors::ConnectorError>(result).code}});
+      continue;
+    }
+    bool changed = pool_.run([&](pqxx::connection& conn) {
+      pqxx::work txn(conn);
+      auto tx = store::findTransaction(txn, "", id, /*for_update=*/true);
+      if (!tx) return false;
+      if ((paid->amount_minor && *paid->amount_minor != tx->amount_minor) ||
+          (!paid->currency.empty() && paid->currency != tx->currency)) {
+        txn.exec_params("INSERT INTO discrepancies (transaction_id, kind, detail) VALUES ($1,"
+                        " 'amount_mismatch', 'status fetch reports a different amount or currency')",
+                        id);
+        txn.commit();
+        return false;
+      }
+      engine::StatusReport report;
+      report.status = paid->status;
+      report.provider_ref = paid->provider_ref;
+      report.failure = paid->failure;
+      report.redirect_url = paid->redirect_url;
+      bool applied = engine::applyStatus(txn, *tx, report) == engine::Verdict::kApply;
+      txn.commit();
+      return applied;
+    });
+    countCheck(connector_id, changed ? "changed" : "unchanged");
+    if (changed) ++pass.transactions_changed;
+  }
+}
+
+}  // namespace paymux::worker
