@@ -1,12 +1,16 @@
 #include "connectors/registry.h"
 
+#include "connectors/adyen/adyen_connector.h"
 #include "connectors/sandbox/sandbox_connector.h"
+#include "connectors/stripe/stripe_connector.h"
 
 namespace paymux::connectors {
 
 const std::map<std::string, ConnectorFactory>& connectorTypes() {
   static const std::map<std::string, ConnectorFactory> kTypes = {
+      {"adyen", &adyen::makeAdyenConnector},
       {"sandbox", &sandbox::makeSandboxConnector},
+      {"stripe", &stripe::makeStripeConnector},
   };
   return kTypes;
 }

@@ -238,4 +238,5 @@ TEST_P(ConnectorConformance, UnknownProviderStatusIsSafeAndNonFinal) {
 #define INSTANTIATE_CONNECTOR_CONFORMANCE(Name, factory)                     \
   using ::paymux::connectors::testing::ConnectorConformance;                  \
   INSTANTIATE_TEST_SUITE_P(Name, ConnectorConformance,                        \
-                           ::testing::Values(::paymux::connectors::testing::HarnessFactory(factory)))
+                           ::testing::Values(::paymux::connectors::testing::HarnessFactory(factory)), \
+                           [](const auto&) { return std::string("simulator"); })

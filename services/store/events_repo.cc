@@ -26,6 +26,12 @@ void insertEvent(pqxx::work& txn, const EventRecord& e) {
       e.id, e.tenant_id, e.sequence, e.type,
       e.transaction_id.empty() ? std::nullopt : std::optional<std::string>(e.transaction_id),
       e.body);
+  txn.exec_params(
+      "INSERT INTO deliveries (subscription_id, event_id, state, next_attempt_at)"
+      " SELECT s.id, $1, 'pending', now() FROM subscriptions s"
+      " WHERE s.tenant_id = $2 AND s.enabled AND s.deleted_at IS NULL"
+      " AND (cardinality(s.event_types) = 0 OR $3 = ANY (s.event_types))",
+      e.id, e.tenant_id, e.type);
 }
 
 std::optional<EventRecord> findEvent(pqxx::transaction_base& txn, const std::string& tenant_id,

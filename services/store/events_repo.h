@@ -20,6 +20,10 @@ struct EventRecord {
 /// ends, so sequences are gap-free and become visible in order; call it last, just before
 /// inserting the event and committing.
 int64_t nextEventSequence(pqxx::work& txn, const std::string& tenant_id);
+/// Inserts the event and, in the same transaction, one pending delivery per enabled subscription
+/// of the tenant whose filter matches its type.
+// why: fan-out inside the event's own transaction means no process death between two steps can
+// ever leave an event without its deliveries, and no cursor needs separate bookkeeping.
 void insertEvent(pqxx::work& txn, const EventRecord& event);
 
 std::optional<EventRecord> findEvent(pqxx::transaction_base& txn, const std::string& tenant_id,
