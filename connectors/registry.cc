@@ -1,16 +1,20 @@
 #include "connectors/registry.h"
 
 #include "connectors/adyen/adyen_connector.h"
+#include "connectors/gocardless/gocardless_connector.h"
 #include "connectors/sandbox/sandbox_connector.h"
 #include "connectors/stripe/stripe_connector.h"
+#include "connectors/wise/wise_connector.h"
 
 namespace paymux::connectors {
 
 const std::map<std::string, ConnectorFactory>& connectorTypes() {
   static const std::map<std::string, ConnectorFactory> kTypes = {
       {"adyen", &adyen::makeAdyenConnector},
+      {"gocardless", &gocardless::makeGoCardlessConnector},
       {"sandbox", &sandbox::makeSandboxConnector},
       {"stripe", &stripe::makeStripeConnector},
+      {"wise", &wise::makeWiseConnector},
   };
   return kTypes;
 }

@@ -1,8 +1,10 @@
 #include "connectors/simulators.h"
 
 #include "connectors/adyen/adyen_simulator.h"
+#include "connectors/gocardless/gocardless_simulator.h"
 #include "connectors/sandbox/sandbox_simulator.h"
 #include "connectors/stripe/stripe_simulator.h"
+#include "connectors/wise/wise_simulator.h"
 
 namespace paymux::connectors {
 namespace {
@@ -36,8 +38,10 @@ simulatorTypes() {
   static const std::map<std::string, std::function<RunningSimulator(const simkit::SimOptions&)>>
       kTypes = {
           {"adyen", &start<adyen::AdyenSimulator>},
+          {"gocardless", &start<gocardless::GoCardlessSimulator>},
           {"sandbox", &startSandbox},
           {"stripe", &start<stripe::StripeSimulator>},
+          {"wise", &start<wise::WiseSimulator>},
       };
   return kTypes;
 }

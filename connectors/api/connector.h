@@ -102,6 +102,9 @@ struct ProviderEvent {
   std::string currency;       // upper case
   std::optional<Failure> failure;
   int64_t occurred_at_unix = 0;
+  /// The provider documents this final-to-final change (GoCardless charged_back after
+  /// confirmed): it is applied although the state machine calls it a conflict.
+  bool documented_reversal = false;
 };
 
 struct WebhookVerdict {

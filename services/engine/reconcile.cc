@@ -105,6 +105,7 @@ EventOutcome reconcile(pqxx::work& txn, const std::string& connector_id,
   report.status = *event.status;
   report.provider_ref = event.provider_ref;
   report.failure = event.failure;
+  report.documented_reversal = event.documented_reversal;
   Verdict verdict = applyStatus(txn, *tx, report);
   EventOutcome outcome = EventOutcome::kStale;
   switch (verdict) {

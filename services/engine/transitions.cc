@@ -8,6 +8,13 @@ namespace paymux::engine {
 
 Verdict applyStatus(pqxx::work& txn, store::TransactionRecord& tx, const StatusReport& report) {
   Verdict verdict = judge(tx.kind, tx.status, report.status);
+  // why: a chargeback or return the provider documents turns a final success into a failure;
+  // it is money moving back, so it is applied (and emits its event), not parked as a conflict.
+  if (verdict == Verdict::kConflict && report.documented_reversal &&
+      report.status == TxStatus::kFailed &&
+      (tx.status == TxStatus::kSucceeded || tx.status == TxStatus::kPaid)) {
+    verdict = Verdict::kApply;
+  }
   bool refs_changed = (!report.connector_id.empty() && report.connector_id != tx.connector_id) ||
                       (!report.provider_ref.empty() && report.provider_ref != tx.provider_ref);
   if (!report.connector_id.empty()) tx.connector_id = report.connector_id;

@@ -16,6 +16,7 @@ struct StatusReport {
   std::string provider_ref;   // "" keeps the current one
   std::optional<connectors::Failure> failure;
   std::string redirect_url;
+  bool documented_reversal = false;  // see ProviderEvent::documented_reversal
 };
 
 /// Judges `report.status` against the row-locked `tx` (state machine). On kApply, updates the row
