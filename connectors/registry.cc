@@ -2,6 +2,7 @@
 
 #include "connectors/adyen/adyen_connector.h"
 #include "connectors/gocardless/gocardless_connector.h"
+#include "connectors/paypal/paypal_connector.h"
 #include "connectors/sandbox/sandbox_connector.h"
 #include "connectors/stripe/stripe_connector.h"
 #include "connectors/wise/wise_connector.h"
@@ -12,6 +13,7 @@ const std::map<std::string, ConnectorFactory>& connectorTypes() {
   static const std::map<std::string, ConnectorFactory> kTypes = {
       {"adyen", &adyen::makeAdyenConnector},
       {"gocardless", &gocardless::makeGoCardlessConnector},
+      {"paypal", &paypal::makePayPalConnector},
       {"sandbox", &sandbox::makeSandboxConnector},
       {"stripe", &stripe::makeStripeConnector},
       {"wise", &wise::makeWiseConnector},

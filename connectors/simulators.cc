@@ -2,6 +2,7 @@
 
 #include "connectors/adyen/adyen_simulator.h"
 #include "connectors/gocardless/gocardless_simulator.h"
+#include "connectors/paypal/paypal_simulator.h"
 #include "connectors/sandbox/sandbox_simulator.h"
 #include "connectors/stripe/stripe_simulator.h"
 #include "connectors/wise/wise_simulator.h"
@@ -39,6 +40,7 @@ simulatorTypes() {
       kTypes = {
           {"adyen", &start<adyen::AdyenSimulator>},
           {"gocardless", &start<gocardless::GoCardlessSimulator>},
+          {"paypal", &start<paypal::PayPalSimulator>},
           {"sandbox", &startSandbox},
           {"stripe", &start<stripe::StripeSimulator>},
           {"wise", &start<wise::WiseSimulator>},

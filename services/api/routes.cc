@@ -1,5 +1,7 @@
 #include "services/api/routes.h"
 
+#include "services/api/route_helpers.h"
+
 #include "services/common/api_error.h"
 #include "services/common/crypto.h"
 #include "services/common/log.h"
@@ -7,82 +9,6 @@
 #include "services/store/tenants_repo.h"
 
 namespace paymux::api {
-namespace {
-
-std::vector<std::string> splitPath(const std::string& path) {
-  std::vector<std::string> parts;
-  size_t pos = 1;
-  while (pos <= path.size()) {
-    size_t slash = path.find('/', pos);
-    std::string part = path.substr(pos, slash == std::string::npos ? std::string::npos : slash - pos);
-    if (!part.empty()) parts.push_back(part);
-    if (slash == std::string::npos) break;
-    pos = slash + 1;
-  }
-  return parts;
-}
-
-ApiReply json(int status, std::string body) { return ApiReply{status, std::move(body)}; }
-
-ApiReply fromEngine(const engine::Reply& r) {
-  ApiReply reply{r.status, r.body};
-  if (r.replayed) reply.headers.emplace_back("Idempotent-Replayed", "true");
-  return reply;
-}
-
-ApiReply methodNotAllowed(const std::string& allowed) {
-  ApiReply r = json(405, errorBody(ApiError(405, "invalid_request_error", "method_not_allowed",
-                                            "method not allowed; use " + allowed)));
-  r.headers.emplace_back("Allow", allowed);
-  return r;
-}
-
-int parseLimit(const ApiRequest& req) {
-  auto it = req.query.find("limit");
-  if (it == req.query.end()) return 10;
-  const std::string& v = it->second;
-  bool digits = !v.empty() && v.size() <= 3 &&
-                std::all_of(v.begin(), v.end(), [](unsigned char c) { return std::isdigit(c); });
-  int limit = digits ? std::stoi(v) : 0;
-  if (limit < 1 || limit > 100) {
-    throw ApiError::invalid("parameter_invalid", "limit must be an integer from 1 to 100", "limit");
-  }
-  return limit;
-}
-
-std::string queryParam(const ApiRequest& req, const char* name) {
-  auto it = req.query.find(name);
-  return it == req.query.end() ? "" : it->second;
-}
-
-void requireJson(const ApiRequest& req) {
-  std::string type = req.header("content-type");
-  auto semi = type.find(';');
-  std::string base = type.substr(0, semi);
-  while (!base.empty() && base.back() == ' ') base.pop_back();
-  std::transform(base.begin(), base.end(), base.begin(),
-                 [](unsigned char c) { return std::tolower(c); });
-  if (base != "application/json") {
-    throw ApiError(415, "invalid_request_error", "content_type_unsupported",
-                   "Content-Type must be application/json");
-  }
-}
-
-std::string idempotencyKey(const ApiRequest& req) {
-  std::string key = req.header("idempotency-key");
-  if (key.empty()) return key;
-  bool printable = key.size() <= 255 && std::all_of(key.begin(), key.end(), [](unsigned char c) {
-                     return c >= 0x20 && c <= 0x7e;
-                   });
-  if (!printable) {
-    throw ApiError::invalid("parameter_invalid",
-                            "Idempotency-Key must be 1-255 printable ASCII characters",
-                            "Idempotency-Key");
-  }
-  return key;
-}
-
-}  // namespace
 
 ApiReply ApiRouter::handle(const ApiRequest& request) {
   std::string route = "unmatched";
@@ -90,16 +16,16 @@ ApiReply ApiRouter::handle(const ApiRequest& request) {
   try {
     reply = dispatch(request, route);
   } catch (const ApiError& e) {
-    reply = json(e.status, errorBody(e));
+    reply = jsonReply(e.status, errorBody(e));
     if (e.status == 503) reply.headers.emplace_back("Retry-After", "1");
   } catch (const store::PoolTimeout&) {
-    reply = json(503, errorBody(ApiError::unavailable("database busy; retry")));
+    reply = jsonReply(503, errorBody(ApiError::unavailable("database busy; retry")));
     reply.headers.emplace_back("Retry-After", "1");
   } catch (const store::DatabaseUnavailable&) {
-    reply = json(503, errorBody(ApiError::unavailable("database unavailable; retry")));
+    reply = jsonReply(503, errorBody(ApiError::unavailable("database unavailable; retry")));
     reply.headers.emplace_back("Retry-After", "1");
   } catch (const pqxx::broken_connection&) {
-    reply = json(503, errorBody(ApiError::unavailable("database unavailable; retry")));
+    reply = jsonReply(503, errorBody(ApiError::unavailable("database unavailable; retry")));
     reply.headers.emplace_back("Retry-After", "1");
   }
   reply.route = route;
@@ -107,14 +33,14 @@ ApiReply ApiRouter::handle(const ApiRequest& request) {
 }
 
 ApiReply ApiRouter::readyz() {
-  if (ctx_.draining()) return json(503, R"({"status":"unavailable","reason":"shutting down"})");
+  if (ctx_.draining()) return jsonReply(503, R"({"status":"unavailable","reason":"shutting down"})");
   try {
     bool current = ctx_.pool->run(
         [&](pqxx::connection& conn) { return store::migrationsCurrent(conn, ctx_.migrations); });
-    if (!current) return json(503, R"({"status":"unavailable","reason":"migrations pending"})");
-    return json(200, R"({"status":"ok"})");
+    if (!current) return jsonReply(503, R"({"status":"unavailable","reason":"migrations pending"})");
+    return jsonReply(200, R"({"status":"ok"})");
   } catch (const std::exception&) {
-    return json(503, R"({"status":"unavailable","reason":"database unreachable"})");
+    return jsonReply(503, R"({"status":"unavailable","reason":"database unreachable"})");
   }
 }
 
@@ -142,7 +68,7 @@ ApiReply ApiRouter::dispatch(const ApiRequest& req, std::string& route) {
   if (parts.size() == 1 && req.method == "GET") {
     if (parts[0] == "healthz") {
       route = "/healthz";
-      return json(200, R"({"status":"ok"})");
+      return jsonReply(200, R"({"status":"ok"})");
     }
     if (parts[0] == "readyz") {
       route = "/readyz";
@@ -167,6 +93,7 @@ ApiReply ApiRouter::dispatch(const ApiRequest& req, std::string& route) {
     if (parts[1] == "collections") return payments(req, Kind::kCollect, parts, route);
     if (parts[1] == "payouts") return payments(req, Kind::kPayout, parts, route);
     if (parts[1] == "events") return events(req, parts, route);
+    if (parts[1] == "subscriptions") return subscriptions(req, parts, route);
   }
   throw ApiError(404, "invalid_request_error", "resource_missing",
                  "unrecognised request URL (" + req.method + " " + req.path.substr(0, 200) + ")");

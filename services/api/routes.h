@@ -7,6 +7,7 @@
 #include "services/api/http_types.h"
 #include "services/api/validation.h"
 #include "services/engine/payments.h"
+#include "services/engine/subscriptions.h"
 #include "services/engine/webhooks.h"
 #include "services/store/migrations.h"
 #include "services/store/pool.h"
@@ -21,6 +22,7 @@ struct ApiContext {
   engine::PaymentService* payments = nullptr;
   engine::EventService* events = nullptr;
   engine::WebhookService* webhooks = nullptr;
+  engine::SubscriptionService* subscriptions = nullptr;
   const SchemaSet* schemas = nullptr;
   std::vector<store::MigrationFile> migrations;
   std::function<bool()> draining = [] { return false; };
@@ -40,6 +42,9 @@ class ApiRouter {
                     std::string& route);
   ApiReply events(const ApiRequest& request, const std::vector<std::string>& parts,
                   std::string& route);
+  /// /v1/subscriptions... (subscription_routes.cc)
+  ApiReply subscriptions(const ApiRequest& request, const std::vector<std::string>& parts,
+                         std::string& route);
 
   ApiContext ctx_;
 };

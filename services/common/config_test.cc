@@ -1,6 +1,8 @@
 #include "services/common/config.h"
 
 #include <gtest/gtest.h>
+
+#include <algorithm>
 #include <unistd.h>
 
 #include <cstdio>
@@ -544,14 +546,23 @@ TEST(ConfigTest, ExampleConfigParses) {
   const ScopedEnv db("PAYMUX_DATABASE_URL", "postgresql://paymux@127.0.0.1/paymux");
   const ScopedEnv key("PAYMUX_SECRETS_KEY", nullptr);
   const Config c = loadConfig(std::string(source_dir) + "/config/example.yaml");
-  ASSERT_EQ(c.connectors.size(), 2U);
+  // Every bundled provider is shown, each of its own type.
+  std::vector<std::string> types;
+  for (const auto& connector : c.connectors) types.push_back(connector.type);
+  for (const char* type : {"sandbox", "stripe", "adyen", "paypal", "wise", "gocardless"}) {
+    EXPECT_NE(std::find(types.begin(), types.end(), type), types.end()) << type;
+  }
   EXPECT_EQ(c.connectors[0].id, "sandbox-a");
-  EXPECT_EQ(c.connectors[1].id, "sandbox-b");
-  EXPECT_EQ(c.connectors[0].type, "sandbox");
-  ASSERT_EQ(c.routing.size(), 2U);
-  EXPECT_EQ(c.routing[0].try_order, (std::vector<std::string>{"sandbox-a", "sandbox-b"}));
-  using Split = std::vector<std::pair<std::string, int>>;
-  EXPECT_EQ(c.routing[1].split, (Split{{"sandbox-a", 70}, {"sandbox-b", 30}}));
+  // Stripe first, Adyen as failover for GBP cards; EUR to the sandbox pair.
+  auto findRoute = [&](const std::string& first) {
+    return std::find_if(c.routing.begin(), c.routing.end(), [&](const RouteRule& r) {
+      return !r.try_order.empty() && r.try_order.front() == first;
+    });
+  };
+  ASSERT_NE(findRoute("stripe-eu"), c.routing.end());
+  EXPECT_EQ(findRoute("stripe-eu")->try_order, (std::vector<std::string>{"stripe-eu", "adyen-eu"}));
+  ASSERT_NE(findRoute("sandbox-a"), c.routing.end());
+  EXPECT_EQ(findRoute("sandbox-a")->try_order, (std::vector<std::string>{"sandbox-a", "sandbox-b"}));
   EXPECT_FALSE(c.delivery.encryption_key.empty());
   EXPECT_TRUE(c.delivery.allow_private_networks);
 }

@@ -1,6 +1,7 @@
 #include "services/common/metrics.h"
 
 #include <array>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <sstream>
@@ -34,9 +35,10 @@ std::string renderLabels(const Labels& labels) {
 
 std::string number(double v) {
   if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+  // why: the shortest round-trip form keeps bucket labels readable (le="0.0025").
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  return buf;
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  return ec == std::errc() ? std::string(buf, end) : std::string("0");
 }
 
 std::string withLe(const std::string& labels, const std::string& le) {

@@ -18,10 +18,12 @@
 #include "services/common/log.h"
 #include "services/common/metrics.h"
 #include "services/engine/payments.h"
+#include "services/engine/subscriptions.h"
 #include "services/engine/webhooks.h"
 #include "services/store/migrations.h"
 #include "services/store/pool.h"
 #include "services/store/tenants_repo.h"
+#include "services/worker/dispatcher.h"
 #include "services/worker/janitor.h"
 
 #include <atomic>
@@ -34,7 +36,7 @@ using namespace paymux;
 constexpr const char* kUsage =
     "usage: paymuxd <command> [options]\n"
     "  serve --config FILE [--all]       run the HTTP API (--all: and the background worker)\n"
-    "  work --config FILE                run the background worker (janitor)\n"
+    "  work --config FILE                run the background worker (deliveries, janitor)\n"
     "  migrate [--database-url URL] [--migrations DIR]\n"
     "                                    apply pending migrations (URL defaults to $PAYMUX_DATABASE_URL)\n"
     "  check-config FILE                 validate a configuration file\n"
@@ -45,6 +47,9 @@ constexpr const char* kUsage =
     "  admin discrepancies [--open]      list discrepancies (provider vs paymux)\n"
     "  admin discrepancy resolve ID --note TEXT\n"
     "                                    close a discrepancy with a note\n"
+    "  admin deliveries --subscription ID [--failed]\n"
+    "                                    list a subscription's deliveries (--failed: only failed)\n"
+    "  admin redeliver EVENT_ID          queue an event again for every subscription it matches\n"
     "  version                           print the version\n";
 
 struct Args {
@@ -121,9 +126,57 @@ int listDiscrepancies(const Args& args) {
   return 0;
 }
 
+int listDeliveries(const Args& args) {
+  std::string subscription = option(args, "subscription");
+  if (subscription.empty()) throw std::runtime_error("--subscription is required");
+  pqxx::connection conn(databaseUrl(args).reveal());
+  pqxx::read_transaction txn(conn);
+  auto rows = txn.exec_params(
+      "SELECT d.id, d.event_id, e.type, d.state, d.attempt_count,"
+      " coalesce(d.last_status::text, '-'),"
+      " CASE WHEN d.state = 'pending' THEN to_char(d.next_attempt_at AT TIME ZONE 'UTC',"
+      "   'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') ELSE '-' END,"
+      " coalesce(d.last_error, '')"
+      " FROM deliveries d JOIN events e ON e.id = d.event_id"
+      " WHERE d.subscription_id = $1 AND (NOT $2 OR d.state = 'failed') ORDER BY d.id",
+      subscription, args.options.count("failed") > 0);
+  std::cout << "id\tevent\ttype\tstate\tattempts\tlast_status\tnext_attempt_at\tlast_error\n";
+  for (const auto& r : rows) {
+    for (int i = 0; i < 8; ++i) std::cout << r[i].c_str() << (i == 7 ? '\n' : '\t');
+  }
+  return 0;
+}
+
+// why: an operator's replay: the event keeps its id (webhook-id), so receivers deduplicate it.
+int redeliver(const Args& args, const std::string& event_id) {
+  pqxx::connection conn(databaseUrl(args).reveal());
+  pqxx::work txn(conn);
+  auto r = txn.exec_params(
+      "WITH ev AS (SELECT id, tenant_id, type FROM events WHERE id = $1),"
+      " targets AS (SELECT s.id FROM subscriptions s, ev WHERE s.tenant_id = ev.tenant_id"
+      "   AND s.enabled AND s.deleted_at IS NULL"
+      "   AND (cardinality(s.event_types) = 0 OR ev.type = ANY (s.event_types))),"
+      " reset AS (UPDATE deliveries d SET state = 'pending', next_attempt_at = now(),"
+      "   attempt_count = 0, leased_until = NULL, lease_token = NULL"
+      "   WHERE d.event_id = $1 AND d.subscription_id IN (SELECT id FROM targets) RETURNING 1),"
+      " created AS (INSERT INTO deliveries (subscription_id, event_id, state, next_attempt_at)"
+      "   SELECT t.id, $1, 'pending', now() FROM targets t"
+      "   ON CONFLICT (subscription_id, event_id) DO NOTHING RETURNING 1)"
+      " SELECT (SELECT count(*) FROM ev), (SELECT count(*) FROM reset) +"
+      " (SELECT count(*) FROM created)",
+      event_id)[0];
+  if (r[0].as<int>() == 0) throw std::runtime_error("no event with that id");
+  txn.commit();
+  log::info("event queued for redelivery", {{"event", event_id}, {"deliveries", r[1].c_str()}});
+  std::cout << r[1].c_str() << std::endl;
+  return 0;
+}
+
 int admin(const Args& args) {
   const auto& p = args.positional;
   if (p.size() == 2 && p[1] == "discrepancies") return listDiscrepancies(args);
+  if (p.size() == 2 && p[1] == "deliveries") return listDeliveries(args);
+  if (p.size() == 3 && p[1] == "redeliver") return redeliver(args, p[2]);
   if (p.size() < 3) {
     std::fputs(kUsage, stderr);
     return 2;
@@ -185,26 +238,39 @@ sigset_t blockShutdownSignals() {
   return signals;
 }
 
-/// The background work of `paymuxd work` (and `serve --all`): the janitor, on its own thread.
+worker::Dispatcher::Options dispatcherOptions() {
+  worker::Dispatcher::Options options;
+  options.user_agent = std::string("paymux/") + PAYMUX_VERSION;
+  return options;
+}
+
+/// The background work of `paymuxd work` (and `serve --all`): the janitor and the delivery
+/// dispatcher, each on its own thread.
 class BackgroundWorker {
  public:
   BackgroundWorker(store::Pool& pool, const config::Config& config,
                    const connectors::ConnectorSet& connectors)
-      : janitor_(pool, config, connectors, executor_) {}
+      : janitor_(pool, config, connectors, executor_),
+        dispatcher_(pool, config.delivery, dispatcherOptions()) {}
   ~BackgroundWorker() { stop(); }
   void start() {
     thread_ = std::thread([this] { janitor_.run(stop_); });
+    dispatcher_thread_ = std::thread([this] { dispatcher_.run(stop_); });
   }
   void stop() {
     stop_ = true;
+    dispatcher_.wake();
     if (thread_.joinable()) thread_.join();
+    if (dispatcher_thread_.joinable()) dispatcher_thread_.join();
   }
 
  private:
   http::CurlExecutor executor_;
   worker::Janitor janitor_;
+  worker::Dispatcher dispatcher_;
   std::atomic<bool> stop_{false};
   std::thread thread_;
+  std::thread dispatcher_thread_;
 };
 
 int serve(const Args& args) {
@@ -225,6 +291,7 @@ int serve(const Args& args) {
   engine::PaymentService payments(pool, config, connectors, executor);
   engine::EventService events(pool);
   engine::WebhookService webhooks(pool, connectors, executor);
+  engine::SubscriptionService subscriptions(pool, config.delivery);
   api::SchemaSet schemas(schemasDir());
 
   api::ApiContext ctx;
@@ -234,6 +301,7 @@ int serve(const Args& args) {
   ctx.payments = &payments;
   ctx.events = &events;
   ctx.webhooks = &webhooks;
+  ctx.subscriptions = &subscriptions;
   ctx.schemas = &schemas;
   ctx.migrations = store::readMigrations(migrationsDir(args));
   api::HttpServer* server_ptr = nullptr;

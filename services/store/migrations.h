@@ -27,7 +27,8 @@ std::vector<MigrationFile> readMigrations(const std::string& dir);
 std::vector<std::string> applyMigrations(pqxx::connection& conn,
                                          const std::vector<MigrationFile>& files);
 
-/// True when every file is applied with a matching checksum (for /readyz).
+/// True when every file is applied with a matching checksum (for /readyz); migrations applied
+/// by a newer release (rolling upgrade) do not make an older binary unready.
 bool migrationsCurrent(pqxx::connection& conn, const std::vector<MigrationFile>& files);
 
 }  // namespace paymux::store

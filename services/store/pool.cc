@@ -44,14 +44,25 @@ Pool::Lease Pool::acquire() {
 }
 
 void Pool::release(std::unique_ptr<pqxx::connection> connection, bool broken) {
-  std::lock_guard lock(mutex_);
-  --leased_;
-  if (broken || !connection->is_open()) {
-    --open_;
-  } else {
-    idle_.push_back(std::move(connection));
+  std::vector<std::unique_ptr<pqxx::connection>> dropped;
+  {
+    std::lock_guard lock(mutex_);
+    --leased_;
+    if (broken || !connection->is_open()) {
+      --open_;
+      // why: one broken connection usually means the server restarted or the network dropped,
+      // so the idle ones are dead too; dropping them lets the caller's retry open a fresh one
+      // instead of drawing another corpse.
+      open_ -= static_cast<int>(idle_.size());
+      dropped.swap(idle_);
+    } else {
+      idle_.push_back(std::move(connection));
+    }
   }
-  available_.notify_one();
+  available_.notify_all();
+  // Closed outside the lock: closing may wait on the network.
+  dropped.clear();
+  connection.reset();
 }
 
 }  // namespace paymux::store

@@ -232,9 +232,19 @@ TEST_F(Payments, EveryTransitionEmitsOneEventAndSequencesCatchUp) {
   for (int w = 0; w < kWriters; ++w) {
     threads.emplace_back([&, w] {
       for (int i = 0; i < kEach; ++i) {
-        harness_->post("/v1/collections",
-                       collectionBody(100, "EUR", (w + i) % 3 == 0 ? "tok_decline" : "tok_success"),
-                       key);
+        // A client retries a 503 with the same Idempotency-Key, so every collection exists once.
+        std::string idem = "seq-" + std::to_string(w) + "-" + std::to_string(i);
+        for (int attempt = 0; attempt < 10; ++attempt) {
+          auto r = harness_->post(
+              "/v1/collections",
+              collectionBody(100, "EUR", (w + i) % 3 == 0 ? "tok_decline" : "tok_success"), key,
+              idem);
+          if (r.response.status != 503 && r.response.status != 409) {
+            EXPECT_EQ(r.response.status, 201) << r.response.body;
+            break;
+          }
+          std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
       }
     });
   }

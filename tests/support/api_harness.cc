@@ -1,14 +1,19 @@
 #include "tests/support/api_harness.h"
 
+#include <atomic>
 #include <pqxx/pqxx>
+#include <thread>
 
 #include "connectors/registry.h"
 #include "services/api/routes.h"
 #include "services/api/server.h"
 #include "services/api/validation.h"
 #include "services/common/config.h"
+#include "services/common/crypto.h"
 #include "services/engine/payments.h"
+#include "services/engine/subscriptions.h"
 #include "services/engine/webhooks.h"
+#include "services/worker/dispatcher.h"
 #include "services/worker/janitor.h"
 #include "services/store/pool.h"
 #include "services/store/tenants_repo.h"
@@ -24,6 +29,11 @@ struct ApiHarness::Impl {
   std::unique_ptr<engine::EventService> events;
   std::unique_ptr<engine::WebhookService> webhooks;
   std::unique_ptr<worker::Janitor> janitor;
+  std::unique_ptr<engine::SubscriptionService> subscriptions;
+  std::unique_ptr<worker::Dispatcher> dispatcher;
+  worker::Dispatcher::Options dispatcher_options;
+  std::atomic<bool> dispatcher_stop{false};
+  std::thread dispatcher_thread;
   std::unique_ptr<api::SchemaSet> schemas;
   std::unique_ptr<api::ApiRouter> router;
   std::unique_ptr<api::HttpServer> server;
@@ -67,7 +77,16 @@ ApiHarness::ApiHarness(Options options) : options_(options), impl_(std::make_uni
       "  - when: { kind: collect, currency: [EUR, USD] }\n    try: [sandbox-a, sandbox-b]\n"
       "  - when: { kind: payout }\n    split: { sandbox-a: 50, sandbox-b: 50 }\n"
       "janitor: { schedule_s: [" + std::to_string(options.janitor_first_check_s) +
-      ", 1, 1], unmatched_window_s: " + std::to_string(options.unmatched_window_s) + " }\n";
+      ", 1, 1], unmatched_window_s: " + std::to_string(options.unmatched_window_s) + " }\n" +
+      "delivery: { retry_schedule_s: " + options.delivery_schedule +
+      ", timeout_ms: " + std::to_string(options.delivery_timeout_ms) +
+      ", concurrency: " + std::to_string(options.delivery_concurrency) +
+      ", per_subscription: " + std::to_string(options.delivery_per_subscription) +
+      ", disable_after_s: " + std::to_string(options.delivery_disable_after_s) +
+      ", lease_s: " + std::to_string(options.delivery_lease_s) +
+      ", encryption_key: \"" + crypto::base64Encode(crypto::randomBytes(32)) +
+      "\", allow_private_networks: " + (options.allow_private_networks ? "true" : "false") +
+      ", allow_hosts: " + options.allow_hosts + " }\n";
   impl_->config = config::loadConfigFromString(yaml, "harness.yaml");
   impl_->connectors = std::make_unique<connectors::ConnectorSet>(impl_->config);
   impl_->pool = std::make_unique<store::Pool>(
@@ -80,6 +99,12 @@ ApiHarness::ApiHarness(Options options) : options_(options), impl_(std::make_uni
                                                              impl_->executor);
   impl_->janitor = std::make_unique<worker::Janitor>(*impl_->pool, impl_->config,
                                                      *impl_->connectors, impl_->executor);
+  impl_->subscriptions =
+      std::make_unique<engine::SubscriptionService>(*impl_->pool, impl_->config.delivery);
+  impl_->dispatcher_options.poll_interval = std::chrono::milliseconds(options.dispatcher_poll_ms);
+  impl_->dispatcher_options.gauge_interval = std::chrono::milliseconds(200);
+  impl_->dispatcher_options.user_agent = "paymux/test";
+  impl_->dispatcher = newDispatcher();
   impl_->schemas = std::make_unique<api::SchemaSet>(sourceDir() + "/schemas");
   api::ApiContext ctx;
   ctx.config = &impl_->config;
@@ -88,6 +113,7 @@ ApiHarness::ApiHarness(Options options) : options_(options), impl_(std::make_uni
   ctx.payments = impl_->payments.get();
   ctx.events = impl_->events.get();
   ctx.webhooks = impl_->webhooks.get();
+  ctx.subscriptions = impl_->subscriptions.get();
   ctx.schemas = impl_->schemas.get();
   ctx.migrations = store::readMigrations(sourceDir() + "/migrations");
   impl_->router = std::make_unique<api::ApiRouter>(std::move(ctx));
@@ -98,11 +124,35 @@ ApiHarness::ApiHarness(Options options) : options_(options), impl_(std::make_uni
 }
 
 ApiHarness::~ApiHarness() {
+  stopDispatcher();
   impl_->server->drain(std::chrono::milliseconds(2000));
   impl_.reset();
 }
 
 worker::Janitor& ApiHarness::janitor() { return *impl_->janitor; }
+
+worker::Dispatcher& ApiHarness::dispatcher() { return *impl_->dispatcher; }
+
+void ApiHarness::startDispatcher() {
+  if (impl_->dispatcher_thread.joinable()) return;
+  impl_->dispatcher_stop = false;
+  impl_->dispatcher_thread =
+      std::thread([this] { impl_->dispatcher->run(impl_->dispatcher_stop); });
+}
+
+void ApiHarness::stopDispatcher() {
+  if (!impl_->dispatcher_thread.joinable()) return;
+  impl_->dispatcher_stop = true;
+  impl_->dispatcher->wake();
+  impl_->dispatcher_thread.join();
+}
+
+std::unique_ptr<worker::Dispatcher> ApiHarness::newDispatcher() {
+  return std::make_unique<worker::Dispatcher>(*impl_->pool, impl_->config.delivery,
+                                              impl_->dispatcher_options);
+}
+
+const config::Config& ApiHarness::config() const { return impl_->config; }
 
 std::string ApiHarness::baseUrl() const {
   return "http://127.0.0.1:" + std::to_string(impl_->server->port());

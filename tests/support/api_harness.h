@@ -8,6 +8,10 @@
 
 namespace paymux::worker {
 class Janitor;
+class Dispatcher;
+}
+namespace paymux::config {
+struct Config;
 }
 
 namespace paymux::testing {
@@ -26,6 +30,16 @@ class ApiHarness {
     int max_body_bytes = 65536;
     int janitor_first_check_s = 300;  // janitor.schedule_s[0]
     int unmatched_window_s = 600;
+    // Subscriber deliveries (delivery.*); short by default so retry tests stay quick.
+    std::string delivery_schedule = "[0, 1, 1, 1]";  // retry_schedule_s, YAML list
+    int delivery_timeout_ms = 2000;
+    int delivery_concurrency = 64;
+    int delivery_per_subscription = 4;
+    int delivery_disable_after_s = 432000;
+    int delivery_lease_s = 5;
+    bool allow_private_networks = true;  // test subscribers listen on 127.0.0.1
+    std::string allow_hosts = "[]";      // YAML list
+    int dispatcher_poll_ms = 50;
   };
   ApiHarness();
   explicit ApiHarness(Options options);
@@ -34,6 +48,15 @@ class ApiHarness {
   std::string baseUrl() const;
   /// The janitor over the same database and connectors (tests drive its passes).
   worker::Janitor& janitor();
+  /// The harness's delivery dispatcher (same database and delivery config); tests either drive
+  /// it with runUntilIdle() or run it on a thread with startDispatcher().
+  worker::Dispatcher& dispatcher();
+  /// Runs dispatcher() on a background thread until stopDispatcher() (or destruction).
+  void startDispatcher();
+  void stopDispatcher();
+  /// Another dispatcher over the same database, as a second worker process would be.
+  std::unique_ptr<worker::Dispatcher> newDispatcher();
+  const config::Config& config() const;
   const std::string& databaseUrl() const { return db_.url(); }
   /// Creates a tenant and an API key for it; returns the key (tenant id in *tenant_id).
   std::string newTenantKey(std::string* tenant_id = nullptr);
