@@ -81,6 +81,10 @@ ApiReply ApiRouter::dispatch(const ApiRequest& req, std::string& route) {
       return r;
     }
   }
+  if (ctx_.ops_only) {
+    throw ApiError(404, "invalid_request_error", "resource_missing",
+                   "this is a paymux worker: only /healthz, /readyz and /metrics");
+  }
   if (parts.size() == 2 && parts[0] == "webhooks") {
     route = "/webhooks/{connector_id}";
     if (req.method != "POST") return methodNotAllowed("POST");

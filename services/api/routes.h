@@ -26,6 +26,8 @@ struct ApiContext {
   const SchemaSet* schemas = nullptr;
   std::vector<store::MigrationFile> migrations;
   std::function<bool()> draining = [] { return false; };
+  /// `paymuxd work`: only /healthz, /readyz and /metrics.
+  bool ops_only = false;
 };
 
 /// Maps requests to handlers: auth, content type, validation, error rendering.

@@ -335,10 +335,22 @@ int work(const Args& args) {
                    std::chrono::milliseconds(config.database.acquire_timeout_ms));
   BackgroundWorker worker(pool, config, connectors);
   worker.start();
-  log::info("paymuxd worker running", {{"connectors", std::to_string(connectors.ids().size())}});
+  // why: workers expose /healthz, /readyz and /metrics (delivery backlog, janitor) on the same
+  // listen address as the api, so probes and scrapes work the same for both deployments.
+  api::ApiContext ctx;
+  ctx.config = &config;
+  ctx.pool = &pool;
+  ctx.ops_only = true;
+  ctx.migrations = store::readMigrations(migrationsDir(args));
+  api::ApiRouter router(std::move(ctx));
+  api::HttpServer ops(config.server, [&router](const api::ApiRequest& r) { return router.handle(r); });
+  ops.start();
+  log::info("paymuxd worker running", {{"connectors", std::to_string(connectors.ids().size())},
+                                       {"ops_port", std::to_string(ops.port())}});
   int sig = 0;
   sigwait(&signals, &sig);
   log::info("shutting down", {{"signal", std::to_string(sig)}});
+  ops.drain(std::chrono::milliseconds(1000));
   worker.stop();
   return 0;
 }

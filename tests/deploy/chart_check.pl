@@ -48,6 +48,7 @@ my %api_version = (
   ServiceAccount => 'v1', Ingress => 'networking.k8s.io/v1',
   HorizontalPodAutoscaler => 'autoscaling/v2', PodDisruptionBudget => 'policy/v1',
   ServiceMonitor => 'monitoring.coreos.com/v1',
+  PodMonitor => 'monitoring.coreos.com/v1',
 );
 
 my $failures = 0;
@@ -655,7 +656,7 @@ sub dockerfile_checks {
   push @e, "scripts/deps: cannot find its PACKAGES list (update chart_check.pl)"
     unless defined $deps && $deps =~ /-dev\b/;
   for my $pkg (split ' ', $deps // '') {
-    next unless $pkg =~ /-dev$/ && $pkg !~ /gtest|gmock/;
+    next unless $pkg =~ /-dev$/ && $pkg !~ /gtest|gmock|clang/;  # test-only: not in the image
     push @e, "Dockerfile: build stage lacks $pkg (in scripts/deps)" unless $build =~ /\Q$pkg\E/;
   }
   for my $pkg (qw(libpistache0 libpqxx-6.4 libyaml-cpp0.7 libcurl4 libssl3 ca-certificates)) {
@@ -732,7 +733,7 @@ sub helm_checks {
     my %count;
     $count{ $_->{kind} // '' }++ for @objects;
     if ($label eq 'default values') {
-      push @errors, "rendered ($label): expected no $_ by default" for grep { $count{$_} } qw(Ingress ServiceMonitor HorizontalPodAutoscaler);
+      push @errors, "rendered ($label): expected no $_ by default" for grep { $count{$_} } qw(Ingress ServiceMonitor PodMonitor HorizontalPodAutoscaler);
       push @errors, "rendered ($label): Deployments must set replicas without an HPA"
         if grep { ($_->{kind} // '') eq 'Deployment' && !defined dig($_, qw(spec replicas)) } @objects;
     } else {
