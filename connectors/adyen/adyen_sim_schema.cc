@@ -3,6 +3,8 @@
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
 #include <rapidjson/schema.h>
+
+#include <mutex>
 #include <rapidjson/stringbuffer.h>
 
 #include <fstream>
@@ -29,6 +31,7 @@ struct RequestSchema::Impl {
   // keep pointers into it).
   rapidjson::Document source;
   std::unique_ptr<rapidjson::SchemaDocument> schema;
+  std::mutex mutex;
 };
 
 RequestSchema::RequestSchema(const std::string& dir, const std::string& file)
@@ -55,6 +58,9 @@ std::optional<std::string> RequestSchema::check(std::string_view body) const {
     return std::string("invalid JSON at offset ") + std::to_string(doc.GetErrorOffset()) + ": " +
            rapidjson::GetParseError_En(doc.GetParseError());
   }
+  // why: RapidJSON's schema regex keeps matching state inside the compiled schema, so
+  // validations against one schema must not run concurrently.
+  std::lock_guard lock(impl_->mutex);
   rapidjson::SchemaValidator validator(*impl_->schema);
   if (doc.Accept(validator)) return std::nullopt;
   return pointerText(validator.GetInvalidDocumentPointer()) + ": " +

@@ -2,6 +2,8 @@
 
 #include <rapidjson/document.h>
 #include <rapidjson/schema.h>
+
+#include <mutex>
 #include <rapidjson/stringbuffer.h>
 
 #include <memory>
@@ -20,7 +22,7 @@ std::unique_ptr<rapidjson::SchemaDocument> load(const char* text) {
 }
 
 const rapidjson::SchemaDocument& schemaFor(RequestSchema schema) {
-  // why: compiled once; a SchemaDocument is immutable, so concurrent validators may share it.
+  // why: compiled once; validateRequest serialises its use (see there).
   static const auto kOrder = load(schemas::kOrderRequest);
   static const auto kPayout = load(schemas::kCreatePayoutRequest);
   switch (schema) {
@@ -44,6 +46,10 @@ std::string validateRequest(RequestSchema schema, std::string_view body) {
   rapidjson::Document doc;
   doc.Parse(body.data(), body.size());
   if (doc.HasParseError()) return "body is not valid JSON";
+  // why: RapidJSON's schema regex keeps matching state inside the compiled schema, so
+  // validations against one schema must not run concurrently.
+  static std::mutex mutex;
+  std::lock_guard lock(mutex);
   rapidjson::SchemaValidator validator(schemaFor(schema));
   if (doc.Accept(validator)) return "";
   return std::string(validator.GetInvalidSchemaKeyword()) + " violated at " +

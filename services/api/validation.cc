@@ -3,6 +3,7 @@
 #include <rapidjson/error/en.h>
 #include <rapidjson/pointer.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -66,26 +67,44 @@ std::string describe(const std::string& keyword, const rapidjson::Value* schema)
 
 }  // namespace
 
+std::unique_ptr<SchemaSet::Entry> SchemaSet::compile(const std::string& text) {
+  auto entry = std::make_unique<Entry>();
+  entry->source.Parse(text.c_str());
+  if (entry->source.HasParseError()) return nullptr;
+  entry->schema = std::make_unique<rapidjson::SchemaDocument>(entry->source);
+  return entry;
+}
+
 SchemaSet::SchemaSet(const std::string& dir) {
+  static std::atomic<uint64_t> next_id{1};
+  id_ = next_id.fetch_add(1);
   for (const auto& file : std::filesystem::directory_iterator(dir)) {
     if (file.path().extension() != ".json") continue;
     std::ifstream in(file.path());
     std::stringstream ss;
     ss << in.rdbuf();
-    auto entry = std::make_unique<Entry>();
-    entry->source.Parse(ss.str().c_str());
-    if (entry->source.HasParseError()) {
+    if (!compile(ss.str())) {
       throw std::runtime_error("schema " + file.path().string() + " is not valid JSON");
     }
-    entry->schema = std::make_unique<rapidjson::SchemaDocument>(entry->source);
-    schemas_[file.path().stem().string()] = std::move(entry);
+    sources_[file.path().stem().string()] = ss.str();
   }
+}
+
+const SchemaSet::Entry& SchemaSet::compiled(const std::string& name) const {
+  thread_local std::map<std::pair<uint64_t, std::string>, std::unique_ptr<Entry>> cache;
+  auto key = std::make_pair(id_, name);
+  auto it = cache.find(key);
+  if (it == cache.end()) {
+    auto source = sources_.find(name);
+    if (source == sources_.end()) throw std::logic_error("no schema " + name);
+    it = cache.emplace(key, compile(source->second)).first;
+  }
+  return *it->second;
 }
 
 void SchemaSet::parseAndValidate(const std::string& name, const std::string& body,
                                  rapidjson::Document& doc) const {
-  auto it = schemas_.find(name);
-  if (it == schemas_.end()) throw std::logic_error("no schema " + name);
+  const Entry& entry = compiled(name);
   doc.Parse<rapidjson::kParseValidateEncodingFlag | rapidjson::kParseIterativeFlag>(body.c_str(),
                                                                                  body.size());
   if (doc.HasParseError()) {
@@ -95,14 +114,14 @@ void SchemaSet::parseAndValidate(const std::string& name, const std::string& bod
                                 std::to_string(doc.GetErrorOffset()));
   }
   if (!doc.IsObject()) throw ApiError::invalid("json_invalid", "request body must be a JSON object");
-  rapidjson::SchemaValidator validator(*it->second->schema);
+  rapidjson::SchemaValidator validator(*entry.schema);
   if (doc.Accept(validator)) return;
 
   std::string keyword = validator.GetInvalidSchemaKeyword();
   Pointer doc_ptr = validator.GetInvalidDocumentPointer();
   Pointer schema_ptr = validator.GetInvalidSchemaPointer();
   std::string path = dotted(doc_ptr);
-  const rapidjson::Value* schema = schema_ptr.Get(it->second->source);
+  const rapidjson::Value* schema = schema_ptr.Get(entry.source);
   const rapidjson::Value* value = doc_ptr.Get(doc);
 
   if (keyword == "required" && schema && value && value->IsObject() && schema->HasMember("required")) {

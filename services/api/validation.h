@@ -8,7 +8,9 @@
 
 namespace paymux::api {
 
-/// The request JSON Schemas in schemas/*.json, compiled once at start.
+/// The request JSON Schemas in schemas/*.json, checked at start and compiled once per thread.
+// why: RapidJSON's schema regex keeps its matching state inside the compiled schema, so one
+// compiled schema shared by concurrent validations corrupts itself (seen as a crash under load).
 class SchemaSet {
  public:
   /// Loads every *.json in dir; throws std::runtime_error naming a file that does not load.
@@ -26,7 +28,12 @@ class SchemaSet {
     rapidjson::Document source;
     std::unique_ptr<rapidjson::SchemaDocument> schema;
   };
-  std::map<std::string, std::unique_ptr<Entry>> schemas_;
+  static std::unique_ptr<Entry> compile(const std::string& text);
+  /// This thread's compiled copy of schema `name`.
+  const Entry& compiled(const std::string& name) const;
+
+  uint64_t id_;                                 // distinguishes instances in per-thread caches
+  std::map<std::string, std::string> sources_;  // name -> schema JSON text
 };
 
 }  // namespace paymux::api
