@@ -3,6 +3,7 @@
 // paymuxd processes on one database receive the same provider events concurrently, and each is
 // applied exactly once. Real processes: paymuxd, paymux-sim (sandbox, stripe, adyen), PostgreSQL.
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 
 import {
@@ -18,6 +19,8 @@ const adyenKey = randomHex(32).toUpperCase();
 let stack;
 let stripeUrl;
 let adyenUrl;
+let paypalUrl;
+const gcSecret = `gc_${randomHex(16)}`;
 
 async function startSim(provider, port, extraArgs = []) {
   const proc = new Proc(`sim-${provider}`, SIM,
@@ -30,6 +33,8 @@ async function startSim(provider, port, extraArgs = []) {
 before(async () => {
   const stripePort = await freePort();
   const adyenPort = await freePort([stripePort]);
+  const paypalPort = await freePort([stripePort, adyenPort]);
+  const gcPort = await freePort([stripePort, adyenPort, paypalPort]);
   stack = await startStack({
     simArgs: ['--async-ms', '600000'],
     env: {
@@ -37,11 +42,18 @@ before(async () => {
       PAYMUX_ADYEN_URL: `http://127.0.0.1:${adyenPort}`,
       STRIPE_WEBHOOK_SECRET: stripeSecret,
       ADYEN_HMAC_KEY: adyenKey,
+      PAYMUX_PAYPAL_URL: `http://127.0.0.1:${paypalPort}`,
+      PAYMUX_GOCARDLESS_URL: `http://127.0.0.1:${gcPort}`,
+      GOCARDLESS_WEBHOOK_SECRET: gcSecret,
     },
   });
   // Provider simulators answer the API calls; webhooks are signed here by the official libraries.
   stripeUrl = await startSim('stripe', stripePort, ['--async-ms', '600000']);
   adyenUrl = await startSim('adyen', adyenPort, ['--async-ms', '600000']);
+  // PayPal signs its webhooks itself (RSA, certificate served by the simulator) and sends them
+  // to paymux; GoCardless batches are signed below with the provider's HMAC scheme.
+  paypalUrl = await startSim('paypal', paypalPort, ['--webhook-url', `${stack.baseUrl}/webhooks/paypal-main`]);
+  await startSim('gocardless', gcPort, ['--async-ms', '600000']);
 });
 
 after(async () => {
@@ -207,5 +219,72 @@ describe('two paymuxd processes on one database', () => {
       const n = events.data.filter((e) => e.data.object.id === c.id).length;
       assert.equal(n, 1, `collection ${c.id} has ${n} succeeded events`);
     }
+  });
+});
+
+describe('PayPal: order, approval webhook, capture', () => {
+  it('settles the collection as succeeded after the payer approves', async () => {
+    const c = await createCollection({
+      amount: 2599, currency: 'EUR', reference: 'paypal-e2e', payment_method: { type: 'paypal', token: 'tok_success' },
+    });
+    assert.equal(c.connector, 'paypal-main');
+    assert.equal(c.status, 'requires_action');
+    assert.match(c.next_action.url, /checkoutnow/);
+    const approve = await fetch(`${paypalUrl}/sim/approve`, {
+      method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ order_id: c.provider_reference }),
+    });
+    assert.equal(approve.status, 200);
+    // The simulator sends CHECKOUT.ORDER.APPROVED (RSA-signed); paymux verifies it with the
+    // certificate it fetches, captures the order, and settles on the capture's status.
+    await eventually(async () => (await statusOf(c.id)) === 'succeeded',
+      { timeoutMs: 15000, what: 'PayPal collection succeeded' });
+    const events = await stack.api('GET', '/v1/events?limit=100', null, { key: stack.key });
+    const types = events.json.data.filter((e) => e.data.object.id === c.id).map((e) => e.type);
+    // requires_action, then processing (approved), then succeeded (captured): one event each.
+    assert.deepEqual(types.sort(), ['collection.processing', 'collection.requires_action', 'collection.succeeded']);
+  });
+});
+
+describe('GoCardless batched webhooks', () => {
+  function signed(events) {
+    const body = JSON.stringify({ events });
+    return { body, signature: createHmac('sha256', gcSecret).update(body).digest('hex') };
+  }
+  function event(id, action, c) {
+    return {
+      id, created_at: new Date().toISOString(), resource_type: 'payments', action,
+      links: { payment: c.provider_reference }, details: { origin: 'gocardless', cause: action },
+      resource_metadata: { paymux_id: c.id },
+    };
+  }
+
+  it('applies the new event of a batch and ignores the one already seen', async () => {
+    const c = await createCollection({
+      amount: 5000, currency: 'EUR', reference: 'gc-e2e', payment_method: { type: 'sepa_debit', mandate: 'tok_success' },
+    });
+    assert.equal(c.connector, 'gocardless-eu');
+    const a = event(`EV${randomHex(6)}`, 'confirmed', c);
+    const first = signed([a]);
+    let r = await stack.api('POST', '/webhooks/gocardless-eu', first.body,
+      { headers: { 'Webhook-Signature': first.signature } });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(await statusOf(c.id), 'succeeded');
+    // A redelivery of A together with a new chargeback B: only B changes anything.
+    const batch = signed([a, event(`EV${randomHex(6)}`, 'charged_back', c)]);
+    r = await stack.api('POST', '/webhooks/gocardless-eu', batch.body,
+      { headers: { 'Webhook-Signature': batch.signature } });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(await statusOf(c.id), 'failed');
+    const tampered = signed([event(`EV${randomHex(6)}`, 'paid_out', c)]);
+    r = await stack.api('POST', '/webhooks/gocardless-eu', tampered.body.replace('paid_out', 'confirmed'),
+      { headers: { 'Webhook-Signature': tampered.signature } });
+    assert.equal(r.status, 401, r.text);
+    const events = await stack.api('GET', '/v1/events?limit=100', null, { key: stack.key });
+    const types = events.json.data.filter((e) => e.data.object.id === c.id).map((e) => e.type).sort();
+    assert.deepEqual(types, ['collection.failed', 'collection.processing', 'collection.succeeded']);
+    const tx = (await stack.api('GET', `/v1/collections/${c.id}`, null, { key: stack.key })).json;
+    assert.equal(tx.provider_events.count, 2);
+    assert.equal(tx.failure.code, 'charged_back');
   });
 });
