@@ -170,6 +170,9 @@ WebhookVerdict AdyenConnector::verifyWebhook(const WebhookRequest& request) cons
 }
 
 std::vector<ProviderEvent> AdyenConnector::parseWebhook(const WebhookRequest& request) const {
+  if (json::nestingExceeds(request.body, json::kMaxUntrustedDepth)) {
+    throw WebhookParseError("body nests too deeply");
+  }
   rapidjson::Document doc;
   doc.Parse(request.body.c_str(), request.body.size());
   if (doc.HasParseError() || !doc.IsObject()) throw WebhookParseError("body is not a JSON object");

@@ -23,6 +23,10 @@ EventCode eventCodeFromString(std::string_view s) {
 
 rapidjson::Document parseObject(std::string_view body) {
   rapidjson::Document doc;
+  // why: this parse runs before any signature check, so it must survive hostile nesting.
+  if (json::nestingExceeds(body, json::kMaxUntrustedDepth)) {
+    throw WebhookParseError("body nests too deeply");
+  }
   doc.Parse(body.data(), body.size());
   if (doc.HasParseError() || !doc.IsObject()) throw WebhookParseError("body is not a JSON object");
   return doc;

@@ -171,7 +171,7 @@ WebhookVerdict verifyWebhookSignature(const WebhookRequest& request, const Webho
   if (check.webhook_id.empty()) return {false, "settings.webhook_id is not configured"};
   auto sent = parseRfc3339(time);
   if (!sent) return {false, "malformed PAYPAL-TRANSMISSION-TIME"};
-  if (std::llabs(request.now_unix - *sent) > check.tolerance_s) {
+  if (*sent < request.now_unix - check.tolerance_s || *sent > request.now_unix + check.tolerance_s) {
     return {false, "transmission time outside tolerance"};
   }
   if (std::string why = checkCertUrl(cert_url, check.cert_policy); !why.empty()) {

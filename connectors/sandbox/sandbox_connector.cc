@@ -114,7 +114,8 @@ WebhookVerdict SandboxConnector::verifyWebhook(const WebhookRequest& request) co
     pos = comma + 1;
   }
   if (timestamp < 0 || signatures.empty()) return {false, "malformed signature header"};
-  if (std::llabs(request.now_unix - timestamp) > config_.webhook.tolerance_s) {
+  if (timestamp < request.now_unix - config_.webhook.tolerance_s ||
+      timestamp > request.now_unix + config_.webhook.tolerance_s) {
     return {false, "timestamp outside tolerance"};
   }
   std::string expected = crypto::hexEncode(crypto::hmacSha256(

@@ -80,4 +80,10 @@ std::string idempotencyKey(const ApiRequest& req) {
 }
 
 
+bool validId(const std::string& id) {
+  return !id.empty() && id.size() <= 64 && std::all_of(id.begin(), id.end(), [](unsigned char c) {
+           return std::isalnum(c) || c == '_';
+         });
+}
+
 }  // namespace paymux::api

@@ -18,6 +18,8 @@ int parseLimit(const ApiRequest& request);
 std::string queryParam(const ApiRequest& request, const char* name);
 /// Throws ApiError 415 unless Content-Type is application/json.
 void requireJson(const ApiRequest& request);
+/// Public ids are [A-Za-z0-9_]{1,64}; anything else cannot exist (answer 404 without a query).
+bool validId(const std::string& id);
 /// The Idempotency-Key header ("" when absent); throws ApiError 400 when malformed.
 std::string idempotencyKey(const ApiRequest& request);
 

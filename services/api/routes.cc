@@ -1,6 +1,7 @@
 #include "services/api/routes.h"
 
 #include "services/api/route_helpers.h"
+#include "services/engine/state_machine.h"
 
 #include "services/common/api_error.h"
 #include "services/common/crypto.h"
@@ -55,6 +56,11 @@ std::string ApiRouter::authenticate(const ApiRequest& req) {
     throw ApiError(401, "authentication_error", "api_key_invalid", "invalid API key");
   }
   std::string key = header.substr(prefix.size());
+  bool printable = std::all_of(key.begin(), key.end(),
+                               [](unsigned char c) { return c > 0x20 && c < 0x7f; });
+  if (!printable || key.size() > 128) {
+    throw ApiError(401, "authentication_error", "api_key_invalid", "invalid API key");
+  }
   auto tenant = ctx_.pool->run([&](pqxx::connection& conn) {
     pqxx::read_transaction txn(conn);
     return store::authenticate(txn, key);
@@ -65,7 +71,20 @@ std::string ApiRouter::authenticate(const ApiRequest& req) {
 
 ApiReply ApiRouter::dispatch(const ApiRequest& req, std::string& route) {
   auto parts = splitPath(req.path);
-  if (parts.size() == 1 && req.method == "GET") {
+  for (const auto& [name, value] : req.query) {
+    if (!http::isCleanUtf8(name) || !http::isCleanUtf8(value)) {
+      throw ApiError::invalid("parameter_invalid",
+                              "query parameters must be valid UTF-8 without NUL characters",
+                              http::isCleanUtf8(name) ? name : "");
+    }
+  }
+  bool ops = parts.size() == 1 &&
+             (parts[0] == "healthz" || parts[0] == "readyz" || parts[0] == "metrics");
+  if (ops && req.method != "GET" && req.method != "HEAD") {
+    route = "/" + parts[0];
+    return methodNotAllowed("GET, HEAD");
+  }
+  if (parts.size() == 1 && (req.method == "GET" || req.method == "HEAD")) {
     if (parts[0] == "healthz") {
       route = "/healthz";
       return jsonReply(200, R"({"status":"ok"})");
@@ -99,8 +118,7 @@ ApiReply ApiRouter::dispatch(const ApiRequest& req, std::string& route) {
     if (parts[1] == "events") return events(req, parts, route);
     if (parts[1] == "subscriptions") return subscriptions(req, parts, route);
   }
-  throw ApiError(404, "invalid_request_error", "resource_missing",
-                 "unrecognised request URL (" + req.method + " " + req.path.substr(0, 200) + ")");
+  throw ApiError(404, "invalid_request_error", "resource_missing", "unrecognised request URL");
 }
 
 ApiReply ApiRouter::payments(const ApiRequest& req, Kind kind,
@@ -111,6 +129,13 @@ ApiReply ApiRouter::payments(const ApiRequest& req, Kind kind,
     if (req.method != "POST" && req.method != "GET") return methodNotAllowed("GET, POST");
     std::string tenant = authenticate(req);
     if (req.method == "GET") {
+      std::string status = queryParam(req, "status");
+      if (!status.empty() && !(statusFromString(status) &&
+                               engine::isValidStatus(kind, *statusFromString(status)))) {
+        throw ApiError::invalid("parameter_invalid", "status is not a " +
+                                                         std::string(objectName(kind)) + " status",
+                                "status");
+      }
       return fromEngine(ctx_.payments->list(tenant, kind, parseLimit(req),
                                             queryParam(req, "starting_after"),
                                             queryParam(req, "status"),
@@ -128,6 +153,7 @@ ApiReply ApiRouter::payments(const ApiRequest& req, Kind kind,
     route = base + "/{id}";
     if (req.method != "GET") return methodNotAllowed("GET");
     std::string tenant = authenticate(req);
+    if (!validId(parts[2])) throw ApiError::notFound(std::string(objectName(kind)));
     return fromEngine(ctx_.payments->get(tenant, kind, parts[2]));
   }
   throw ApiError(404, "invalid_request_error", "resource_missing", "unrecognised request URL");
@@ -151,6 +177,11 @@ ApiReply ApiRouter::events(const ApiRequest& req, const std::vector<std::string>
       }
       after = std::stoll(after_text);
     }
+    std::string type = queryParam(req, "type");
+    const auto& types = engine::allEventTypes();
+    if (!type.empty() && std::find(types.begin(), types.end(), type) == types.end()) {
+      throw ApiError::invalid("parameter_invalid", "type is not an event type", "type");
+    }
     return fromEngine(ctx_.events->list(tenant, parseLimit(req), queryParam(req, "starting_after"),
                                         queryParam(req, "type"), after));
   }
@@ -158,6 +189,7 @@ ApiReply ApiRouter::events(const ApiRequest& req, const std::vector<std::string>
     route = "/v1/events/{id}";
     if (req.method != "GET") return methodNotAllowed("GET");
     std::string tenant = authenticate(req);
+    if (!validId(parts[2])) throw ApiError::notFound("event");
     return fromEngine(ctx_.events->get(tenant, parts[2]));
   }
   throw ApiError(404, "invalid_request_error", "resource_missing", "unrecognised request URL");

@@ -88,7 +88,8 @@ class Handler : public Pistache::Http::Handler {
     req->path = request.resource();
     for (auto it = request.query().parameters_begin(); it != request.query().parameters_end();
          ++it) {
-      req->query[it->first] = it->second;
+      // why: Pistache 0.0.5 hands query values over still percent-encoded.
+      req->query[http::percentDecode(it->first)] = http::percentDecode(it->second);
     }
     req->headers = http::allHeaders(request);
     req->body = request.body();

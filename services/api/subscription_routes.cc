@@ -5,6 +5,7 @@
 #include "services/api/route_helpers.h"
 #include "services/api/routes.h"
 #include "services/common/api_error.h"
+#include "services/common/json.h"
 #include "services/common/crypto.h"
 #include "services/engine/subscriptions.h"
 
@@ -19,15 +20,21 @@ std::string requestHash(const ApiRequest& req) {
 void requireNoParameters(const ApiRequest& req) {
   if (req.body.find_first_not_of(" \t\r\n") == std::string::npos) return;
   requireJson(req);
+  if (json::nestingExceeds(req.body, json::kMaxUntrustedDepth)) {
+    throw ApiError::invalid("json_invalid", "the body must be empty or a JSON object");
+  }
   rapidjson::Document doc;
-  doc.Parse(req.body.c_str(), req.body.size());
+  doc.Parse<rapidjson::kParseValidateEncodingFlag>(req.body.c_str(), req.body.size());
   if (doc.HasParseError() || !doc.IsObject()) {
     throw ApiError::invalid("json_invalid", "the body must be empty or a JSON object");
   }
   if (doc.MemberCount() > 0) {
     std::string name = doc.MemberBegin()->name.GetString();
-    throw ApiError::invalid("parameter_unknown", "unknown parameter " + name.substr(0, 64),
-                            name.substr(0, 64));
+    // why: cut on a UTF-8 character boundary so the error body stays valid UTF-8.
+    size_t cut = std::min<size_t>(name.size(), 64);
+    while (cut > 0 && cut < name.size() && (static_cast<unsigned char>(name[cut]) & 0xC0) == 0x80) --cut;
+    name.resize(cut);
+    throw ApiError::invalid("parameter_unknown", "unknown parameter " + name, name);
   }
 }
 
@@ -53,6 +60,10 @@ ApiReply ApiRouter::subscriptions(const ApiRequest& req, const std::vector<std::
     return fromEngine(service.create(tenant, body, requestHash(req), key));
   }
   const std::string& id = parts[2];
+  if (!validId(id)) {
+    route = parts.size() == 3 ? "/v1/subscriptions/{id}" : "/v1/subscriptions/{id}/...";
+    throw ApiError::notFound("subscription");
+  }
   if (parts.size() == 3) {
     route = "/v1/subscriptions/{id}";
     if (req.method != "GET" && req.method != "PATCH" && req.method != "DELETE") {

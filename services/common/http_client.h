@@ -55,5 +55,9 @@ class CurlExecutor : public HttpExecutor {
 
 /// application/x-www-form-urlencoded escaping of one value (RFC 3986 unreserved kept).
 std::string formEncode(std::string_view value);
+/// Decodes %XX and '+' (form encoding); malformed escapes are kept as they are.
+std::string percentDecode(std::string_view value);
+/// Whether `s` is valid UTF-8 without NUL characters.
+bool isCleanUtf8(std::string_view s);
 
 }  // namespace paymux::http

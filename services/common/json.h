@@ -44,6 +44,35 @@ inline const rapidjson::Value* getObject(const rapidjson::Value& obj, const char
   if (it == obj.MemberEnd() || !it->value.IsObject()) return nullptr;
   return &it->value;
 }
+/// Whether `text` nests arrays and objects deeper than `limit` (string contents skipped).
+// why: RapidJSON's reader, Accept() and serialisers recurse per level; untrusted input that nests
+// deeply would exhaust a thread's stack, so it is refused before any of them sees it.
+inline bool nestingExceeds(std::string_view text, int limit) {
+  int depth = 0;
+  bool in_string = false, escaped = false;
+  for (char c : text) {
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > limit) return true;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return false;
+}
+
+/// Nesting accepted from outside (request bodies, provider webhooks).
+constexpr int kMaxUntrustedDepth = 32;
+
 inline std::string serialize(const rapidjson::Value& v) {
   rapidjson::StringBuffer sb;
   Writer w(sb);

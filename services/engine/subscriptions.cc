@@ -112,6 +112,7 @@ bool validCalendarDate(const std::string& ts) {
   int year = std::stoi(ts.substr(0, 4));
   int month = std::stoi(ts.substr(5, 2));
   int day = std::stoi(ts.substr(8, 2));
+  if (year < 1) return false;  // why: PostgreSQL has no year 0
   static const int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
   bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
   int max = kDays[month - 1] + (month == 2 && leap ? 1 : 0);
@@ -218,6 +219,8 @@ std::string DestinationPolicy::hostOf(const std::string& url) {
     auto zone = out.find('%');
     if (zone != std::string::npos) out.resize(zone);
   }
+  // why: "localhost." is the same host as "localhost".
+  while (!out.empty() && out.back() == '.') out.pop_back();
   return out;
 }
 

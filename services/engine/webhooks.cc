@@ -56,6 +56,10 @@ Reply WebhookService::receive(const std::string& connector_id, const http::Heade
   if (connector == nullptr) {
     throw ApiError(404, "invalid_request_error", "resource_missing", "unknown connector");
   }
+  if (json::nestingExceeds(body, json::kMaxUntrustedDepth)) {
+    countWebhook(connector_id, "malformed");
+    throw ApiError::invalid("json_invalid", "webhook body nests too deeply");
+  }
   connectors::WebhookRequest request{headers, body, static_cast<int64_t>(std::time(nullptr))};
   auto verdict = connector->verifyWebhook(request);
   if (!verdict.ok) {
