@@ -5,6 +5,7 @@
 
 #include "services/common/crypto.h"
 #include "services/common/json.h"
+#include "services/common/rfc3339.h"
 
 namespace paymux::connectors::gocardless {
 
@@ -191,7 +192,7 @@ std::vector<ProviderEvent> parseEvents(std::string_view body) {
       throw WebhookParseError("event without id, resource_type or action");
     }
     ev.event_type = resource + "." + action;
-    ev.occurred_at_unix = parseTimestamp(json::getString(e, "created_at").value_or("")).value_or(0);
+    ev.occurred_at_unix = parseRfc3339(json::getString(e, "created_at").value_or("")).value_or(0);
     if (const auto* links = json::getObject(e, "links")) {
       ev.provider_ref = json::getString(*links, "payment").value_or("");
     }
@@ -222,35 +223,5 @@ std::string webhookSignature(std::string_view secret, std::string_view body) {
   return crypto::hexEncode(crypto::hmacSha256(secret, body));
 }
 
-std::optional<int64_t> parseTimestamp(std::string_view text) {
-  std::string s(text);
-  std::tm tm{};
-  int consumed = 0;
-  if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-                  &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &consumed) != 6 ||
-      consumed != 19) {
-    return std::nullopt;
-  }
-  tm.tm_year -= 1900;
-  tm.tm_mon -= 1;
-  size_t pos = 19;
-  if (pos < s.size() && s[pos] == '.') {
-    ++pos;
-    while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') ++pos;
-  }
-  int64_t offset = 0;
-  if (pos < s.size() && (s[pos] == '+' || s[pos] == '-')) {
-    int hours = 0, minutes = 0;
-    if (std::sscanf(s.c_str() + pos + 1, "%2d:%2d", &hours, &minutes) != 2) return std::nullopt;
-    offset = (s[pos] == '+' ? 1 : -1) * (hours * 3600 + minutes * 60);
-    pos += 6;
-  } else if (pos < s.size() && (s[pos] == 'Z' || s[pos] == 'z')) {
-    ++pos;
-  } else {
-    return std::nullopt;
-  }
-  if (pos != s.size()) return std::nullopt;
-  return static_cast<int64_t>(timegm(&tm)) - offset;
-}
 
 }  // namespace paymux::connectors::gocardless

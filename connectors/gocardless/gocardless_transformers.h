@@ -75,7 +75,5 @@ std::vector<ProviderEvent> parseEvents(std::string_view body);
 /// The Webhook-Signature value: hex HMAC-SHA256 of the raw body with the endpoint secret.
 std::string webhookSignature(std::string_view secret, std::string_view body);
 
-/// RFC 3339 ("2018-07-05T09:13:51.404Z") to unix seconds.
-std::optional<int64_t> parseTimestamp(std::string_view text);
 
 }  // namespace paymux::connectors::gocardless

@@ -9,6 +9,7 @@
 #include "services/common/crypto.h"
 #include "services/common/currency.h"
 #include "services/common/json.h"
+#include "services/common/rfc3339.h"
 
 namespace paymux::connectors::wise {
 namespace {
@@ -264,42 +265,12 @@ std::vector<ProviderEvent> parseWebhookBody(std::string_view body) {
   TransferState ts = transferStateFromString(*state);
   ev.status = toTxStatus(ts);
   ev.failure = failureFor(ts);
-  ev.occurred_at_unix = parseTimestamp(*occurred).value_or(0);
+  ev.occurred_at_unix = parseRfc3339(*occurred).value_or(0);
   // why: one state change is one fact whichever delivery carries it; sent_at (and any per-delivery
   // header) may differ between Wise's retries, the transfer, state and time do not.
   ev.event_id = "wise:" + ev.provider_ref + ":" + *state + ":" + *occurred;
   return {ev};
 }
 
-std::optional<int64_t> parseTimestamp(std::string_view text) {
-  std::string s(text);
-  std::tm tm{};
-  int consumed = 0;
-  if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-                  &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &consumed) != 6 ||
-      consumed != 19) {
-    return std::nullopt;
-  }
-  tm.tm_year -= 1900;
-  tm.tm_mon -= 1;
-  size_t pos = 19;
-  if (pos < s.size() && s[pos] == '.') {
-    ++pos;
-    while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') ++pos;
-  }
-  int64_t offset = 0;
-  if (pos < s.size() && (s[pos] == '+' || s[pos] == '-')) {
-    int hours = 0, minutes = 0;
-    if (std::sscanf(s.c_str() + pos + 1, "%2d:%2d", &hours, &minutes) != 2) return std::nullopt;
-    offset = (s[pos] == '+' ? 1 : -1) * (hours * 3600 + minutes * 60);
-    pos += 6;
-  } else if (pos < s.size() && (s[pos] == 'Z' || s[pos] == 'z')) {
-    ++pos;
-  } else {
-    return std::nullopt;
-  }
-  if (pos != s.size()) return std::nullopt;
-  return static_cast<int64_t>(timegm(&tm)) - offset;
-}
 
 }  // namespace paymux::connectors::wise

@@ -64,7 +64,5 @@ std::string errorCode(std::string_view body, const std::string& fallback);
 /// Events of a webhook body. Throws WebhookParseError on malformed input.
 std::vector<ProviderEvent> parseWebhookBody(std::string_view body);
 
-/// RFC 3339 UTC ("2021-08-23T10:12:50Z", fractions and offsets allowed) to unix seconds.
-std::optional<int64_t> parseTimestamp(std::string_view text);
 
 }  // namespace paymux::connectors::wise
