@@ -31,6 +31,8 @@ struct Options {
   int concurrency = 8;
   double duration_s = 10;
   long count = 0;
+  double rate = 0;        // webhooks: requests per second in total (0 = as fast as possible)
+  std::string sent_log;   // webhooks: "<transaction id> <unix ms sent>" per request
 };
 
 struct Stats {
@@ -155,10 +157,25 @@ int runWebhooks(Options o) {
   });
   std::fprintf(stderr, "webhooks: %ld collections prepared (%ld errors)\n", setup.ok, setup.errors);
   // Phase 2 (measured): one signed "succeeded" webhook per collection.
+  std::mutex sent_mutex;
+  std::FILE* sent = o.sent_log.empty() ? nullptr : std::fopen(o.sent_log.c_str(), "w");
+  auto phase_start = Clock::now();
   Stats stats;
   double secs = closedLoop(o, stats, o.count, [&](CurlExecutor& c, int, long seq) {
     const auto& t = targets[static_cast<size_t>(seq)];
     if (t.id.empty()) return false;
+    if (o.rate > 0) {
+      // Open loop: request `seq` is due at seq / rate seconds after the start.
+      std::this_thread::sleep_until(phase_start + std::chrono::microseconds(
+                                                      static_cast<long>(1e6 * seq / o.rate)));
+    }
+    if (sent) {
+      long ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::system_clock::now().time_since_epoch())
+                    .count();
+      std::lock_guard lock(sent_mutex);
+      std::fprintf(sent, "%s %ld\n", t.id.c_str(), ms);
+    }
     long now = static_cast<long>(std::time(nullptr));
     std::string body = "{\"id\":\"evt_bench_" + run + std::to_string(seq) +
                        "\",\"type\":\"payment.updated\",\"created\":" + std::to_string(now) +
@@ -174,6 +191,7 @@ int runWebhooks(Options o) {
     auto r = c.send(spec, std::chrono::seconds(30));
     return r.ok() && r.response.status == 200;
   });
+  if (sent) std::fclose(sent);
   report(stats, secs);
   return 0;
 }
@@ -203,6 +221,8 @@ int main(int argc, char** argv) {
   o.concurrency = std::stoi(get("-c", "--concurrency", "8"));
   o.duration_s = std::stod(get("-d", "--duration", "10"));
   o.count = std::stol(get("--count", "--count", "0"));
+  o.rate = std::stod(get("--rate", "--rate", "0"));
+  o.sent_log = get("--sent-log", "--sent-log", "");
   if (o.mode == "collections") return runCollections(o);
   if (o.mode == "direct") return runDirect(o);
   if (o.mode == "webhooks") return runWebhooks(o);
