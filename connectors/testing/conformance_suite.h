@@ -49,9 +49,15 @@ class ConformanceHarness {
 
 using HarnessFactory = std::function<std::unique_ptr<ConformanceHarness>()>;
 
-class ConnectorConformance : public ::testing::TestWithParam<HarnessFactory> {
+/// The suite's parameter; wrapped so test names and logs print "simulator", not raw bytes.
+struct HarnessParam {
+  HarnessFactory make;
+};
+inline void PrintTo(const HarnessParam&, std::ostream* os) { *os << "simulator"; }
+
+class ConnectorConformance : public ::testing::TestWithParam<HarnessParam> {
  protected:
-  void SetUp() override { harness_ = GetParam()(); }
+  void SetUp() override { harness_ = GetParam().make(); }
   void TearDown() override { harness_.reset(); }
 
   CallResult create(Kind kind, Scenario scenario, PaymentRequest* out = nullptr) {
@@ -238,5 +244,6 @@ TEST_P(ConnectorConformance, UnknownProviderStatusIsSafeAndNonFinal) {
 #define INSTANTIATE_CONNECTOR_CONFORMANCE(Name, factory)                     \
   using ::paymux::connectors::testing::ConnectorConformance;                  \
   INSTANTIATE_TEST_SUITE_P(Name, ConnectorConformance,                        \
-                           ::testing::Values(::paymux::connectors::testing::HarnessFactory(factory)), \
+                           ::testing::Values(::paymux::connectors::testing::HarnessParam{        \
+                               ::paymux::connectors::testing::HarnessFactory(factory)}),            \
                            [](const auto&) { return std::string("simulator"); })
