@@ -62,7 +62,7 @@ std::string ApiRouter::authenticate(const ApiRequest& req) {
     throw ApiError(401, "authentication_error", "api_key_invalid", "invalid API key");
   }
   auto tenant = ctx_.pool->run([&](pqxx::connection& conn) {
-    pqxx::read_transaction txn(conn);
+    pqxx::nontransaction txn(conn);  // one statement: no BEGIN/COMMIT round trips
     return store::authenticate(txn, key);
   });
   if (!tenant) throw ApiError(401, "authentication_error", "api_key_invalid", "invalid API key");

@@ -37,4 +37,21 @@ std::optional<int64_t> parseRfc3339(std::string_view text) {
   return static_cast<int64_t>(timegm(&tm)) - offset;
 }
 
+std::string formatRfc3339(std::chrono::system_clock::time_point t, bool microseconds) {
+  auto since_epoch = std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch());
+  auto secs = std::chrono::floor<std::chrono::seconds>(since_epoch);
+  std::time_t unix_s = static_cast<std::time_t>(secs.count());
+  std::tm tm{};
+  gmtime_r(&unix_s, &tm);
+  char buf[40];
+  int n = std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900,
+                        tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+  if (microseconds) {
+    n += std::snprintf(buf + n, sizeof buf - static_cast<size_t>(n), ".%06ld",
+                       static_cast<long>((since_epoch - secs).count()));
+  }
+  std::snprintf(buf + n, sizeof buf - static_cast<size_t>(n), "Z");
+  return buf;
+}
+
 }  // namespace paymux

@@ -1,6 +1,7 @@
 #include "services/engine/payments.h"
 
 #include <chrono>
+#include <set>
 #include <variant>
 
 #include "services/common/api_error.h"
@@ -9,6 +10,7 @@
 #include "services/common/json.h"
 #include "services/common/log.h"
 #include "services/common/metrics.h"
+#include "services/common/rfc3339.h"
 #include "services/engine/serialize.h"
 #include "services/engine/transitions.h"
 #include "services/store/events_repo.h"
@@ -91,12 +93,6 @@ ParsedRequest parse(Kind kind, const rapidjson::Document& doc) {
   return out;
 }
 
-/// The result of calling the routed connectors in order.
-struct CallOutcome {
-  StatusReport report;
-  std::vector<store::AttemptRecord> attempts;
-};
-
 void countAttempt(const std::string& connector, const std::string& outcome, long latency_ms) {
   auto& m = metrics::Registry::global();
   m.counterAdd("paymux_connector_requests_total", "Provider calls by connector and outcome",
@@ -109,12 +105,48 @@ void countAttempt(const std::string& connector, const std::string& outcome, long
 
 PaymentService::PaymentService(store::Pool& pool, const config::Config& config,
                                const connectors::ConnectorSet& connectors,
-                               http::HttpExecutor& executor)
+                               http::HttpExecutor& executor, store::EventPublisher& publisher)
     : pool_(pool),
       config_(config),
       connectors_(connectors),
       executor_(executor),
-      router_(config, connectors) {}
+      publisher_(publisher),
+      router_(config, connectors),
+      intents_(pool, [](pqxx::connection& conn, std::vector<Intent*>& batch) {
+        flushIntents(conn, batch);
+      }),
+      outcomes_(pool, [this](pqxx::connection& conn, std::vector<Outcome*>& batch) {
+        flushOutcomes(conn, batch);
+      }) {}
+
+void PaymentService::flushIntents(pqxx::connection& conn, std::vector<Intent*>& batch) {
+  std::vector<store::NewClaimedTransaction> entries;
+  std::vector<Intent*> claiming;
+  std::set<std::pair<std::string, std::string>> keys;
+  for (Intent* intent : batch) {
+    intent->stored = false;
+    // why: one statement cannot claim a key twice; a second request with the same key takes
+    // the one-by-one path, which sees the first one's claim once this batch commits.
+    if (!intent->key->empty() && !keys.insert({intent->tx->tenant_id, *intent->key}).second) continue;
+    entries.push_back({intent->tx, *intent->key, *intent->request_hash, intent->created_at});
+    claiming.push_back(intent);
+  }
+  pqxx::work txn(conn);
+  std::vector<bool> stored = store::claimAndInsertTransactions(txn, entries, kIdempotencyLeaseS);
+  txn.commit();
+  for (size_t i = 0; i < claiming.size(); ++i) claiming[i]->stored = stored[i];
+}
+
+void PaymentService::flushOutcomes(pqxx::connection& conn, std::vector<Outcome*>& batch) {
+  store::WriteSet combined;
+  for (Outcome* outcome : batch) combined.append(store::WriteSet(*outcome->writes));
+  pqxx::work txn(conn);
+  std::vector<std::string> conflicts = combined.write(txn);
+  txn.commit();
+  std::set<std::string> conflicted(conflicts.begin(), conflicts.end());
+  for (Outcome* outcome : batch) outcome->conflict = conflicted.count(*outcome->transaction_id) > 0;
+  if (combined.eventCount() > 0) publisher_.notify();
+}
 
 std::string PaymentService::providerIdempotencyKey(const std::string& transaction_id,
                                                    const std::string& connector_id) {
@@ -144,44 +176,15 @@ Reply PaymentService::create(const std::string& tenant_id, Kind kind,
   tx.connector_id = route.front();
 
   // 1. Durably record the transaction (and claim the idempotency key) before any provider call.
-  std::optional<Reply> early = pool_.run([&](pqxx::connection& conn) -> std::optional<Reply> {
-    pqxx::work txn(conn);
-    if (!idempotency_key.empty()) {
-      auto claim = store::claimIdempotencyKey(txn, tenant_id, idempotency_key, request_hash, tx.id,
-                                              kIdempotencyLeaseS);
-      switch (claim.state) {
-        case store::IdempotencyState::kAcquired:
-          break;
-        case store::IdempotencyState::kReplay:
-          return Reply{claim.response_status, claim.response_body, true};
-        case store::IdempotencyState::kMismatch:
-          throw ApiError(422, "idempotency_error", "idempotency_key_reused",
-                         "this Idempotency-Key was already used with a different request");
-        case store::IdempotencyState::kInProgress:
-          throw ApiError(409, "idempotency_error", "idempotency_key_in_use",
-                         "a request with this Idempotency-Key is still being processed");
-        case store::IdempotencyState::kAbandoned: {
-          // The first request died after storing its transaction: answer with that transaction
-          // as it stands now; its outcome is settled by webhook or status polling.
-          auto existing = store::findTransaction(txn, tenant_id, claim.transaction_id);
-          if (!existing) {
-            store::releaseIdempotencyKey(txn, tenant_id, idempotency_key);
-            txn.commit();
-            throw ApiError(409, "idempotency_error", "idempotency_key_in_use",
-                           "the earlier request with this Idempotency-Key did not finish; retry");
-          }
-          Reply reply{201, transactionJson(*existing), false};
-          store::completeIdempotencyKey(txn, tenant_id, idempotency_key, reply.status, reply.body);
-          txn.commit();
-          return reply;
-        }
-      }
-    }
-    store::insertTransaction(txn, tx);
-    txn.commit();
-    return std::nullopt;
-  });
-  if (early) return *early;
+  auto created = std::chrono::system_clock::now();
+  tx.created_at = formatRfc3339(created);
+  tx.updated_at = tx.created_at;
+  Intent intent{&tx, &idempotency_key, &request_hash, created};
+  intents_.submit(intent);
+  if (!intent.stored) {
+    std::optional<Reply> early = claimAlone(tenant_id, tx, created, request_hash, idempotency_key);
+    if (early) return *early;
+  }
 
   // 2. Call the routed connectors: fail over only on retryable errors, never on declines or on
   // an unknown outcome.
@@ -225,19 +228,89 @@ Reply PaymentService::create(const std::string& tenant_id, Kind kind,
   }
 
   // 3. Record the outcome, its event and the idempotent response in one transaction.
+  tx.attempts = outcome.attempts;
+  store::WriteSet writes;
+  applyStatus(writes, tx, outcome.report);
+  // why: written even when the status did not change, so the version check catches a webhook
+  // that changed the row since step 1 and the response never overwrites newer state.
+  writes.changeTransaction(tx, tx.version, std::chrono::system_clock::now());
+  writes.addAttempts(tx.id, outcome.attempts);
+  Reply reply{201, transactionJson(tx), false};
+  if (!idempotency_key.empty()) {
+    writes.completeIdempotencyKey(tx.id, tenant_id, idempotency_key, reply.status, reply.body);
+  }
+  Outcome recorded{&tx.id, &writes};
+  outcomes_.submit(recorded);
+  if (!recorded.conflict) return reply;
+  return recordOutcomeAlone(tenant_id, tx.id, idempotency_key, outcome);
+}
+
+std::optional<Reply> PaymentService::claimAlone(const std::string& tenant_id,
+                                                const store::TransactionRecord& tx,
+                                                std::chrono::system_clock::time_point created,
+                                                const std::string& request_hash,
+                                                const std::string& idempotency_key) {
+  return pool_.run([&](pqxx::connection& conn) -> std::optional<Reply> {
+    pqxx::work txn(conn);
+    if (!idempotency_key.empty()) {
+      auto claim = store::claimIdempotencyKey(txn, tenant_id, idempotency_key, request_hash, tx.id,
+                                              kIdempotencyLeaseS);
+      switch (claim.state) {
+        case store::IdempotencyState::kAcquired:
+          break;
+        case store::IdempotencyState::kReplay:
+          return Reply{claim.response_status, claim.response_body, true};
+        case store::IdempotencyState::kMismatch:
+          throw ApiError(422, "idempotency_error", "idempotency_key_reused",
+                         "this Idempotency-Key was already used with a different request");
+        case store::IdempotencyState::kInProgress:
+          throw ApiError(409, "idempotency_error", "idempotency_key_in_use",
+                         "a request with this Idempotency-Key is still being processed");
+        case store::IdempotencyState::kAbandoned: {
+          // The first request died after storing its transaction: answer with that transaction
+          // as it stands now; its outcome is settled by webhook or status polling.
+          auto existing = store::findTransaction(txn, tenant_id, claim.transaction_id);
+          if (!existing) {
+            store::releaseIdempotencyKey(txn, tenant_id, idempotency_key);
+            txn.commit();
+            throw ApiError(409, "idempotency_error", "idempotency_key_in_use",
+                           "the earlier request with this Idempotency-Key did not finish; retry");
+          }
+          Reply reply{201, transactionJson(*existing), false};
+          store::completeIdempotencyKey(txn, tenant_id, idempotency_key, reply.status, reply.body);
+          txn.commit();
+          return reply;
+        }
+      }
+    }
+    store::insertTransaction(txn, tx, created);
+    txn.commit();
+    return std::nullopt;
+  });
+}
+
+Reply PaymentService::recordOutcomeAlone(const std::string& tenant_id,
+                                         const std::string& transaction_id,
+                                         const std::string& idempotency_key,
+                                         const CallOutcome& outcome) {
   return pool_.run([&](pqxx::connection& conn) {
     pqxx::work txn(conn);
-    auto current = store::findTransaction(txn, tenant_id, tx.id, /*for_update=*/true);
+    auto current = store::findTransaction(txn, tenant_id, transaction_id, /*for_update=*/true);
     if (!current) throw std::runtime_error("transaction vanished");
-    store::insertAttempts(txn, tx.id, outcome.attempts);
     current->attempts.insert(current->attempts.end(), outcome.attempts.begin(),
                              outcome.attempts.end());
-    applyStatus(txn, *current, outcome.report);
+    store::WriteSet writes;
+    applyStatus(writes, *current, outcome.report);
+    writes.changeTransaction(*current, current->version, std::chrono::system_clock::now());
+    writes.addAttempts(transaction_id, outcome.attempts);
     Reply reply{201, transactionJson(*current), false};
     if (!idempotency_key.empty()) {
-      store::completeIdempotencyKey(txn, tenant_id, idempotency_key, reply.status, reply.body);
+      writes.completeIdempotencyKey(transaction_id, tenant_id, idempotency_key, reply.status,
+                                    reply.body);
     }
+    if (!writes.write(txn).empty()) throw std::runtime_error("a row-locked transaction changed");
     txn.commit();
+    if (writes.eventCount() > 0) publisher_.notify();
     return reply;
   });
 }
@@ -279,6 +352,7 @@ Reply PaymentService::list(const std::string& tenant_id, Kind kind, int limit,
 }
 
 Reply EventService::get(const std::string& tenant_id, const std::string& id) {
+  publisher_.publishBeforeRead(tenant_id);
   return pool_.run([&](pqxx::connection& conn) {
     pqxx::read_transaction txn(conn);
     auto ev = store::findEvent(txn, tenant_id, id);
@@ -289,6 +363,7 @@ Reply EventService::get(const std::string& tenant_id, const std::string& id) {
 
 Reply EventService::list(const std::string& tenant_id, int limit, const std::string& starting_after,
                          const std::string& type, std::optional<int64_t> after_sequence) {
+  publisher_.publishBeforeRead(tenant_id);
   return pool_.run([&](pqxx::connection& conn) {
     pqxx::read_transaction txn(conn);
     bool has_more = false;

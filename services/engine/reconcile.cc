@@ -1,5 +1,10 @@
 #include "services/engine/reconcile.h"
+#include "services/store/prepared.h"
 
+#include <algorithm>
+#include <map>
+
+#include "services/common/json.h"
 #include "services/common/log.h"
 #include "services/common/metrics.h"
 #include "services/engine/state_machine.h"
@@ -9,14 +14,10 @@
 namespace paymux::engine {
 namespace {
 
-void recordDiscrepancy(pqxx::work& txn, const std::string& transaction_id, int64_t row_id,
+void recordDiscrepancy(store::WriteSet& writes, const std::string& transaction_id, int64_t row_id,
                        const std::string& kind, const std::string& detail,
                        const std::string& connector_id) {
-  txn.exec_params(
-      "INSERT INTO discrepancies (transaction_id, provider_event_id, kind, detail)"
-      " VALUES ($1, $2, $3, $4)",
-      transaction_id.empty() ? std::nullopt : std::optional<std::string>(transaction_id), row_id,
-      kind, detail);
+  writes.addDiscrepancy({transaction_id, row_id, kind, detail});
   metrics::Registry::global().counterAdd("paymux_discrepancies_total",
                                          "Provider events that contradict paymux's records",
                                          {{"connector", connector_id}, {"kind", kind}});
@@ -26,13 +27,73 @@ void recordDiscrepancy(pqxx::work& txn, const std::string& transaction_id, int64
                                      {"detail", detail}});
 }
 
-void finish(pqxx::work& txn, int64_t row_id, EventOutcome outcome,
-            const std::string& transaction_id) {
-  txn.exec_params(
-      "UPDATE provider_events SET outcome = $2, transaction_id = $3, processed_at = now(),"
-      " next_retry_at = NULL WHERE id = $1",
-      row_id, std::string(toString(outcome)),
-      transaction_id.empty() ? std::nullopt : std::optional<std::string>(transaction_id));
+/// The transaction an event names, as earlier events of the batch left it; nullptr if none.
+store::TransactionRecord* matchTransaction(std::vector<store::TransactionRecord>& locked,
+                                           const StoredEvent& stored) {
+  const auto& event = stored.event;
+  if (!event.provider_ref.empty()) {
+    for (auto& tx : locked) {
+      if (tx.connector_id == stored.connector_id && tx.provider_ref == event.provider_ref) return &tx;
+    }
+  }
+  if (!event.our_id.empty()) {
+    for (auto& tx : locked) {
+      // why: only a transaction routed to this connector may be settled by its webhooks.
+      if (tx.id == event.our_id && tx.connector_id == stored.connector_id) return &tx;
+    }
+  }
+  return nullptr;
+}
+
+EventOutcome reconcileOne(StoredEvent& stored, store::TransactionRecord* tx,
+                          store::WriteSet& writes) {
+  const auto& event = stored.event;
+  const std::string& connector_id = stored.connector_id;
+  if (!event.status) {
+    writes.setProviderEventOutcome(stored.row_id, "ignored", "");
+    return EventOutcome::kIgnored;
+  }
+  if (tx == nullptr) {
+    // A fast provider can call before our own API call has stored its reference: park it.
+    writes.setProviderEventOutcome(stored.row_id, "unmatched", "");
+    return EventOutcome::kUnmatched;
+  }
+  EventOutcome outcome = EventOutcome::kStale;
+  if ((event.amount_minor && *event.amount_minor != tx->amount_minor) ||
+      (!event.currency.empty() && event.currency != tx->currency)) {
+    recordDiscrepancy(writes, tx->id, stored.row_id, "amount_mismatch",
+                      "provider reports " + std::to_string(event.amount_minor.value_or(0)) + " " +
+                          event.currency + ", paymux holds " + std::to_string(tx->amount_minor) +
+                          " " + tx->currency,
+                      connector_id);
+    outcome = EventOutcome::kDiscrepancy;
+  } else {
+    StatusReport report;
+    report.status = *event.status;
+    report.provider_ref = event.provider_ref;
+    report.failure = event.failure;
+    report.documented_reversal = event.documented_reversal;
+    Verdict verdict = applyStatus(writes, *tx, report);
+    switch (verdict) {
+      case Verdict::kApply:
+        outcome = EventOutcome::kApplied;
+        break;
+      case Verdict::kStale:
+        outcome = EventOutcome::kStale;
+        break;
+      case Verdict::kConflict:
+      case Verdict::kInvalid:
+        recordDiscrepancy(writes, tx->id, stored.row_id,
+                          verdict == Verdict::kConflict ? "conflicting_status" : "invalid_status",
+                          "provider reports " + std::string(paymux::toString(*event.status)) +
+                              ", paymux holds " + std::string(paymux::toString(tx->status)),
+                          connector_id);
+        outcome = EventOutcome::kDiscrepancy;
+        break;
+    }
+  }
+  writes.setProviderEventOutcome(stored.row_id, toString(outcome), tx->id);
+  return outcome;
 }
 
 }  // namespace
@@ -55,78 +116,65 @@ void countWebhook(const std::string& connector_id, std::string_view outcome) {
                                          {{"connector", connector_id}, {"outcome", std::string(outcome)}});
 }
 
-int64_t storeProviderEvent(pqxx::work& txn, const std::string& connector_id,
-                           const connectors::ProviderEvent& event, const std::string& raw_body,
-                           const std::string& headers_json) {
-  auto rows = txn.exec_params(
+std::vector<int64_t> storeProviderEvents(pqxx::work& txn, const std::vector<IncomingEvent>& events) {
+  std::vector<int64_t> rows(events.size(), -1);
+  if (events.empty()) return rows;
+  rapidjson::StringBuffer sb;
+  json::Writer w(sb);
+  w.StartArray();
+  for (const auto& in : events) {
+    const auto& e = *in.event;
+    w.StartObject();
+    json::kv(w, "connector_id", in.connector_id);
+    json::kv(w, "provider_event_id", e.event_id);
+    json::kv(w, "event_type", e.event_type);
+    json::kv(w, "provider_ref", e.provider_ref);
+    json::kvNullable(w, "status", e.status ? paymux::toString(*e.status) : "");
+    json::kv(w, "raw_body", *in.raw_body);
+    json::kv(w, "headers", *in.headers_json);
+    w.EndObject();
+  }
+  w.EndArray();
+  // why: sorted by key, two batches holding the same new events take their unique-index
+  // locks in the same order and never deadlock.
+  auto inserted = store::execPrepared(txn, "store_provider_events",
       "INSERT INTO provider_events (connector_id, provider_event_id, event_type, provider_ref,"
-      " status, outcome, raw_body, headers) VALUES ($1, $2, $3, $4, $5, 'received', $6, $7::jsonb)"
-      " ON CONFLICT (connector_id, provider_event_id) DO NOTHING RETURNING id",
-      connector_id, event.event_id, event.event_type, event.provider_ref,
-      event.status ? std::optional<std::string>(std::string(toString(*event.status))) : std::nullopt,
-      raw_body, headers_json);
-  return rows.empty() ? -1 : rows[0][0].as<int64_t>();
+      " status, outcome, raw_body, headers)"
+      " SELECT connector_id, provider_event_id, event_type, provider_ref, status, 'received',"
+      "   raw_body, headers::jsonb"
+      " FROM json_to_recordset($1::json) AS x(connector_id text, provider_event_id text,"
+      "   event_type text, provider_ref text, status text, raw_body text, headers text)"
+      " ORDER BY connector_id, provider_event_id"
+      " ON CONFLICT (connector_id, provider_event_id) DO NOTHING"
+      " RETURNING id, connector_id, provider_event_id",
+      std::string(sb.GetString(), sb.GetSize()));
+  std::map<std::pair<std::string, std::string>, int64_t> ids;
+  for (const auto& r : inserted) {
+    ids[{r[1].as<std::string>(), r[2].as<std::string>()}] = r[0].as<int64_t>();
+  }
+  for (size_t i = 0; i < events.size(); ++i) {
+    auto it = ids.find({events[i].connector_id, events[i].event->event_id});
+    if (it == ids.end()) continue;
+    rows[i] = it->second;
+    ids.erase(it);  // a later copy in the same batch is a duplicate
+  }
+  return rows;
 }
 
-EventOutcome reconcile(pqxx::work& txn, const std::string& connector_id,
-                       const connectors::ProviderEvent& event, int64_t row_id) {
-  if (!event.status) {
-    finish(txn, row_id, EventOutcome::kIgnored, "");
-    return EventOutcome::kIgnored;
+void reconcile(pqxx::work& txn, std::vector<StoredEvent>& events, store::WriteSet& writes) {
+  std::vector<store::ProviderRef> refs;
+  std::vector<std::string> ids;
+  for (const auto& stored : events) {
+    if (!stored.event.status) continue;
+    if (!stored.event.provider_ref.empty()) {
+      refs.push_back({stored.connector_id, stored.event.provider_ref});
+    }
+    if (!stored.event.our_id.empty()) ids.push_back(stored.event.our_id);
   }
-  std::optional<store::TransactionRecord> tx;
-  if (!event.provider_ref.empty()) {
-    tx = store::findByProviderRef(txn, connector_id, event.provider_ref, /*for_update=*/true);
+  std::vector<store::TransactionRecord> locked = store::lockTransactions(txn, refs, ids);
+  for (auto& stored : events) {
+    stored.outcome = reconcileOne(stored, matchTransaction(locked, stored), writes);
   }
-  if (!tx && !event.our_id.empty()) {
-    tx = store::findTransaction(txn, "", event.our_id, /*for_update=*/true);
-    // why: only a transaction routed to this connector may be settled by its webhooks.
-    if (tx && tx->connector_id != connector_id) tx.reset();
-  }
-  if (!tx) {
-    // A fast provider can call before our own API call has stored its reference: park it.
-    txn.exec_params(
-        "UPDATE provider_events SET outcome = 'unmatched', next_retry_at = now() + interval '1 second'"
-        " WHERE id = $1",
-        row_id);
-    return EventOutcome::kUnmatched;
-  }
-  if ((event.amount_minor && *event.amount_minor != tx->amount_minor) ||
-      (!event.currency.empty() && event.currency != tx->currency)) {
-    recordDiscrepancy(txn, tx->id, row_id, "amount_mismatch",
-                      "provider reports " + std::to_string(event.amount_minor.value_or(0)) + " " +
-                          event.currency + ", paymux holds " + std::to_string(tx->amount_minor) +
-                          " " + tx->currency,
-                      connector_id);
-    finish(txn, row_id, EventOutcome::kDiscrepancy, tx->id);
-    return EventOutcome::kDiscrepancy;
-  }
-  StatusReport report;
-  report.status = *event.status;
-  report.provider_ref = event.provider_ref;
-  report.failure = event.failure;
-  report.documented_reversal = event.documented_reversal;
-  Verdict verdict = applyStatus(txn, *tx, report);
-  EventOutcome outcome = EventOutcome::kStale;
-  switch (verdict) {
-    case Verdict::kApply:
-      outcome = EventOutcome::kApplied;
-      break;
-    case Verdict::kStale:
-      outcome = EventOutcome::kStale;
-      break;
-    case Verdict::kConflict:
-    case Verdict::kInvalid:
-      recordDiscrepancy(txn, tx->id, row_id,
-                        verdict == Verdict::kConflict ? "conflicting_status" : "invalid_status",
-                        "provider reports " + std::string(paymux::toString(*event.status)) +
-                            ", paymux holds " + std::string(paymux::toString(tx->status)),
-                        connector_id);
-      outcome = EventOutcome::kDiscrepancy;
-      break;
-  }
-  finish(txn, row_id, outcome, tx->id);
-  return outcome;
 }
 
 }  // namespace paymux::engine

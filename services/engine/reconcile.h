@@ -1,8 +1,12 @@
 #pragma once
+#include <cstdint>
 #include <pqxx/pqxx>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "connectors/api/connector.h"
+#include "services/store/write_set.h"
 
 namespace paymux::engine {
 
@@ -10,17 +14,33 @@ namespace paymux::engine {
 enum class EventOutcome { kApplied, kDuplicate, kStale, kUnmatched, kDiscrepancy, kIgnored };
 std::string_view toString(EventOutcome outcome);
 
-/// Applies one stored provider event to its transaction, in the caller's database transaction:
-/// finds the transaction (by provider reference, else by our id echoed back), checks amount and
-/// currency, runs the state machine, writes the event on an applied transition, and records a
-/// discrepancy when the provider contradicts us. Updates the provider_events row `row_id`.
-EventOutcome reconcile(pqxx::work& txn, const std::string& connector_id,
-                       const connectors::ProviderEvent& event, int64_t row_id);
+/// A provider event already stored as provider_events row `row_id`.
+struct StoredEvent {
+  std::string connector_id;
+  connectors::ProviderEvent event;
+  int64_t row_id = 0;
+  EventOutcome outcome = EventOutcome::kIgnored;  // set by reconcile()
+};
 
-/// Inserts the raw event; returns its row id, or -1 when (connector, event id) is already stored.
-int64_t storeProviderEvent(pqxx::work& txn, const std::string& connector_id,
-                           const connectors::ProviderEvent& event, const std::string& raw_body,
-                           const std::string& headers_json);
+/// Applies stored provider events to their transactions in the caller's database transaction:
+/// row-locks the transactions they name (by provider reference, else by our id echoed back),
+/// then, event by event in order, checks amount and currency, runs the state machine, records
+/// the change and its event on an applied transition, and a discrepancy when the provider
+/// contradicts us. Everything goes into `writes` (with each provider_events row's outcome);
+/// the caller writes it in the same transaction. Sets each event's outcome.
+void reconcile(pqxx::work& txn, std::vector<StoredEvent>& events, store::WriteSet& writes);
+
+/// A verified provider event to store: the raw body and headers it came with.
+struct IncomingEvent {
+  std::string connector_id;
+  const connectors::ProviderEvent* event = nullptr;
+  const std::string* raw_body = nullptr;
+  const std::string* headers_json = nullptr;
+};
+
+/// Inserts the raw events in one statement; returns each one's row id, or -1 when (connector,
+/// event id) was already stored (or appears earlier in `events`).
+std::vector<int64_t> storeProviderEvents(pqxx::work& txn, const std::vector<IncomingEvent>& events);
 
 /// Counts a webhook classification in the metrics (bounded labels: connector, outcome).
 void countWebhook(const std::string& connector_id, std::string_view outcome);

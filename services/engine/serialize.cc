@@ -68,8 +68,7 @@ std::string transactionJson(const store::TransactionRecord& t) {
   return std::string(sb.GetString(), sb.GetSize());
 }
 
-std::string eventJson(const std::string& id, const std::string& type, int64_t sequence,
-                      const std::string& created_at, const std::string& object_json,
+std::string eventJson(const std::string& id, const std::string& type, const std::string& created_at, const std::string& object_json,
                       const std::string& previous_status) {
   rapidjson::StringBuffer sb;
   json::Writer w(sb);
@@ -77,7 +76,8 @@ std::string eventJson(const std::string& id, const std::string& type, int64_t se
   json::kv(w, "id", id);
   json::kv(w, "object", "event");
   json::kv(w, "type", type);
-  json::kvInt(w, "sequence", sequence);
+  json::key(w, "sequence");
+  w.Null();  // store::kUnnumberedSequence, until the publisher numbers it
   json::kv(w, "created_at", created_at);
   json::key(w, "data");
   w.StartObject();

@@ -9,8 +9,10 @@ namespace paymux::engine {
 std::string transactionJson(const store::TransactionRecord& tx);
 
 /// The public JSON of an event; `object_json` is transactionJson() at the time of the change.
-std::string eventJson(const std::string& id, const std::string& type, int64_t sequence,
-                      const std::string& created_at, const std::string& object_json,
+/// Its sequence is written as null (store::kUnnumberedSequence): the event publisher numbers it
+/// after commit, before anyone can read it.
+std::string eventJson(const std::string& id, const std::string& type, const std::string& created_at,
+                      const std::string& object_json,
                       const std::string& previous_status);
 
 }  // namespace paymux::engine

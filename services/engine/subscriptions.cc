@@ -580,10 +580,11 @@ Reply SubscriptionService::recover(const std::string& tenant_id, const std::stri
   return idempotent(tenant_id, request_hash, idempotency_key, [&](pqxx::work& txn) {
     requireSubscription(txn, tenant_id, id, /*for_update=*/true);
     // why: one statement, one snapshot: deliveries that exist are reset, the others inserted;
-    // ON CONFLICT keeps a delivery inserted concurrently by an event's own fan-out single.
+    // unnumbered events are left to the publisher, which fans them out.
     auto r = txn.exec_params(
         "WITH matching AS (SELECT e.id FROM events e, subscriptions s"
         "   WHERE s.id = $1 AND e.tenant_id = s.tenant_id AND e.created_at >= $2::timestamptz"
+        "   AND e.sequence IS NOT NULL"
         "   AND (cardinality(s.event_types) = 0 OR e.type = ANY (s.event_types))),"
         " reset AS (UPDATE deliveries d SET state = 'pending', next_attempt_at = now(),"
         "   attempt_count = 0, leased_until = NULL, lease_token = NULL"

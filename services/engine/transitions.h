@@ -1,11 +1,11 @@
 #pragma once
 #include <optional>
-#include <pqxx/pqxx>
 #include <string>
 
 #include "connectors/api/connector.h"
 #include "services/engine/state_machine.h"
 #include "services/store/transactions_repo.h"
+#include "services/store/write_set.h"
 
 namespace paymux::engine {
 
@@ -19,9 +19,12 @@ struct StatusReport {
   bool documented_reversal = false;  // see ProviderEvent::documented_reversal
 };
 
-/// Judges `report.status` against the row-locked `tx` (state machine). On kApply, updates the row
-/// and appends exactly one event in the same database transaction; otherwise changes nothing.
-/// Provider references are recorded even when the status itself is not applied.
-Verdict applyStatus(pqxx::work& txn, store::TransactionRecord& tx, const StatusReport& report);
+/// Judges `report.status` against `tx` (state machine). On kApply, changes `tx` in memory and
+/// records the change and exactly one event in `writes`; otherwise records nothing but new
+/// provider references, which are kept even when the status itself is not applied. The change
+/// is written only if the row still has tx.version (read under the row lock, or checked when
+/// written: WriteSet::write).
+Verdict applyStatus(store::WriteSet& writes, store::TransactionRecord& tx,
+                    const StatusReport& report);
 
 }  // namespace paymux::engine

@@ -24,31 +24,55 @@ std::string headersJson(const http::Headers& headers) {
   return std::string(sb.GetString(), sb.GetSize());
 }
 
-/// Stores and reconciles events in one database transaction; returns the ones newly stored.
-std::vector<connectors::ProviderEvent> storeAndReconcile(
-    store::Pool& pool, const std::string& connector_id,
-    const std::vector<connectors::ProviderEvent>& events, const std::string& body,
-    const std::string& headers) {
-  return pool.run([&](pqxx::connection& conn) {
-    std::vector<connectors::ProviderEvent> fresh;
-    std::vector<std::string> outcomes;
-    pqxx::work txn(conn);
-    for (const auto& event : events) {
-      int64_t row = storeProviderEvent(txn, connector_id, event, body, headers);
-      if (row < 0) {
-        outcomes.emplace_back("duplicate");
-        continue;
-      }
-      fresh.push_back(event);
-      outcomes.emplace_back(toString(reconcile(txn, connector_id, event, row)));
+}  // namespace
+
+WebhookService::WebhookService(store::Pool& pool, const connectors::ConnectorSet& connectors,
+                               http::HttpExecutor& executor, store::EventPublisher& publisher)
+    : connectors_(connectors),
+      executor_(executor),
+      publisher_(publisher),
+      commits_(pool, [this](pqxx::connection& conn, std::vector<Delivery*>& batch) {
+        flush(conn, batch);
+      }) {}
+
+void WebhookService::flush(pqxx::connection& conn, std::vector<Delivery*>& batch) {
+  pqxx::work txn(conn);
+  std::vector<IncomingEvent> incoming;
+  for (Delivery* d : batch) {
+    for (const auto& event : *d->events) {
+      incoming.push_back({d->connector_id, &event, d->body, d->headers_json});
     }
-    txn.commit();
-    for (const auto& o : outcomes) countWebhook(connector_id, o);
-    return fresh;
-  });
+  }
+  std::vector<int64_t> rows = storeProviderEvents(txn, incoming);
+  std::vector<StoredEvent> fresh;
+  for (size_t i = 0; i < incoming.size(); ++i) {
+    if (rows[i] >= 0) fresh.push_back({incoming[i].connector_id, *incoming[i].event, rows[i]});
+  }
+  store::WriteSet writes;
+  reconcile(txn, fresh, writes);
+  if (!writes.write(txn).empty()) {
+    throw std::runtime_error("a row-locked transaction changed under reconciliation");
+  }
+  txn.commit();
+  if (writes.eventCount() > 0) publisher_.notify();
+  size_t next_fresh = 0, next_row = 0;
+  for (Delivery* d : batch) {
+    d->outcomes.clear();
+    for (size_t e = 0; e < d->events->size(); ++e, ++next_row) {
+      d->outcomes.push_back(rows[next_row] >= 0 ? fresh[next_fresh++].outcome
+                                                : EventOutcome::kDuplicate);
+    }
+  }
 }
 
-}  // namespace
+std::vector<EventOutcome> WebhookService::storeAndReconcile(
+    const std::string& connector_id, const std::vector<connectors::ProviderEvent>& events,
+    const std::string& body, const std::string& headers_json) {
+  Delivery delivery{connector_id, &events, &body, &headers_json, {}};
+  commits_.submit(delivery);
+  for (auto outcome : delivery.outcomes) countWebhook(connector_id, toString(outcome));
+  return delivery.outcomes;
+}
 
 Reply WebhookService::receive(const std::string& connector_id, const http::Headers& headers,
                               const std::string& body) {
@@ -78,10 +102,12 @@ Reply WebhookService::receive(const std::string& connector_id, const http::Heade
   }
   countWebhook(connector_id, "verified");
   std::string header_json = headersJson(headers);
-  auto fresh = storeAndReconcile(pool_, connector_id, events, body, header_json);
+  auto outcomes = storeAndReconcile(connector_id, events, body, header_json);
 
   // Follow-up calls (PayPal's capture after approval) run after the events are stored.
-  for (const auto& event : fresh) {
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (outcomes[i] == EventOutcome::kDuplicate) continue;
+    const auto& event = events[i];
     auto result = connector->followUp(event, executor_);
     if (!result) continue;
     if (const auto* err = std::get_if<connectors::ConnectorError>(&*result)) {
@@ -98,7 +124,7 @@ Reply WebhookService::receive(const std::string& connector_id, const http::Heade
     follow.amount_minor = paid.amount_minor;
     follow.currency = paid.currency;
     follow.failure = paid.failure;
-    storeAndReconcile(pool_, connector_id, {follow}, body, header_json);
+    storeAndReconcile(connector_id, {follow}, body, header_json);
   }
   return Reply{200, connector->webhookAckBody(), false};
 }

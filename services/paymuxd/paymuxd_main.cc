@@ -21,6 +21,7 @@
 #include "services/engine/subscriptions.h"
 #include "services/engine/webhooks.h"
 #include "services/store/migrations.h"
+#include "services/store/event_publisher.h"
 #include "services/store/pool.h"
 #include "services/store/tenants_repo.h"
 #include "services/worker/dispatcher.h"
@@ -152,7 +153,7 @@ int redeliver(const Args& args, const std::string& event_id) {
   pqxx::connection conn(databaseUrl(args).reveal());
   pqxx::work txn(conn);
   auto r = txn.exec_params(
-      "WITH ev AS (SELECT id, tenant_id, type FROM events WHERE id = $1),"
+      "WITH ev AS (SELECT id, tenant_id, type FROM events WHERE id = $1 AND sequence IS NOT NULL),"
       " targets AS (SELECT s.id FROM subscriptions s, ev WHERE s.tenant_id = ev.tenant_id"
       "   AND s.enabled AND s.deleted_at IS NULL"
       "   AND (cardinality(s.event_types) = 0 OR ev.type = ANY (s.event_types))),"
@@ -244,14 +245,40 @@ worker::Dispatcher::Options dispatcherOptions() {
   return options;
 }
 
+worker::Dispatcher::Options dispatcherOptions(store::EventPublisher& publisher) {
+  worker::Dispatcher::Options options = dispatcherOptions();
+  options.publisher = &publisher;
+  return options;
+}
+
+/// Numbers and fans out committed events on its own thread (store::EventPublisher): in every
+/// process that writes events.
+class PublisherThread {
+ public:
+  explicit PublisherThread(store::EventPublisher& publisher)
+      : publisher_(publisher), thread_([this] { publisher_.run(stop_); }) {}
+  ~PublisherThread() {
+    stop_ = true;
+    publisher_.wake();
+    thread_.join();
+  }
+
+ private:
+  store::EventPublisher& publisher_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
 /// The background work of `paymuxd work` (and `serve --all`): the janitor and the delivery
 /// dispatcher, each on its own thread.
 class BackgroundWorker {
  public:
   BackgroundWorker(store::Pool& pool, const config::Config& config,
-                   const connectors::ConnectorSet& connectors)
-      : janitor_(pool, config, connectors, executor_),
-        dispatcher_(pool, config.delivery, dispatcherOptions()) {}
+                   const connectors::ConnectorSet& connectors, store::EventPublisher& publisher)
+      : janitor_(pool, config, connectors, executor_, publisher),
+        dispatcher_(pool, config.delivery, dispatcherOptions(publisher)) {
+    publisher.onDeliveries([this] { dispatcher_.deliveriesReady(); });
+  }
   ~BackgroundWorker() { stop(); }
   void start() {
     thread_ = std::thread([this] { janitor_.run(stop_); });
@@ -288,9 +315,10 @@ int serve(const Args& args) {
                                             "Database connections currently leased",
                                             [&pool] { return static_cast<double>(pool.inUse()); });
   http::CurlExecutor executor;
-  engine::PaymentService payments(pool, config, connectors, executor);
-  engine::EventService events(pool);
-  engine::WebhookService webhooks(pool, connectors, executor);
+  store::EventPublisher publisher(pool);
+  engine::PaymentService payments(pool, config, connectors, executor, publisher);
+  engine::EventService events(pool, publisher);
+  engine::WebhookService webhooks(pool, connectors, executor, publisher);
   engine::SubscriptionService subscriptions(pool, config.delivery);
   api::SchemaSet schemas(schemasDir());
 
@@ -313,7 +341,8 @@ int serve(const Args& args) {
   log::info("paymuxd serving", {{"listen", config.server.listen},
                                 {"port", std::to_string(server.port())},
                                 {"connectors", std::to_string(connectors.ids().size())}});
-  BackgroundWorker worker(pool, config, connectors);
+  PublisherThread publishing(publisher);
+  BackgroundWorker worker(pool, config, connectors, publisher);
   if (args.options.count("all")) worker.start();
   int sig = 0;
   sigwait(&signals, &sig);
@@ -333,7 +362,9 @@ int work(const Args& args) {
   connectors::ConnectorSet connectors(config);
   store::Pool pool(config.database.url, config.database.pool,
                    std::chrono::milliseconds(config.database.acquire_timeout_ms));
-  BackgroundWorker worker(pool, config, connectors);
+  store::EventPublisher publisher(pool);
+  PublisherThread publishing(publisher);
+  BackgroundWorker worker(pool, config, connectors, publisher);
   worker.start();
   // why: workers expose /healthz, /readyz and /metrics (delivery backlog, janitor) on the same
   // listen address as the api, so probes and scrapes work the same for both deployments.

@@ -1,4 +1,5 @@
 #include "services/store/events_repo.h"
+#include "services/store/prepared.h"
 
 namespace paymux::store {
 namespace {
@@ -10,34 +11,49 @@ EventRecord fromRow(const pqxx::row& r) {
 constexpr const char* kColumns = "id, tenant_id, sequence, type, transaction_id, body";
 }  // namespace
 
-int64_t nextEventSequence(pqxx::work& txn, const std::string& tenant_id) {
-  return txn
-      .exec_params(
-          "UPDATE tenants SET event_sequence = event_sequence + 1 WHERE id = $1"
-          " RETURNING event_sequence",
-          tenant_id)[0][0]
-      .as<int64_t>();
+PublishedBatch publishEvents(pqxx::connection& conn, int limit) {
+  pqxx::work txn(conn);
+  // why: a constant key; the statement below runs on a snapshot taken after the lock is held,
+  // so it sees every batch an earlier holder committed.
+  execPrepared(txn, "publish_lock", "SELECT pg_advisory_xact_lock(7277001)");
+  auto row = execPrepared(txn, "publish_events",
+      "WITH pending AS (SELECT id, tenant_id, type, position FROM events"
+      "   WHERE sequence IS NULL ORDER BY position LIMIT $1),"
+      " numbered AS (SELECT id, tenant_id, type,"
+      "   row_number() OVER (PARTITION BY tenant_id ORDER BY position) AS n FROM pending),"
+      " counts AS (SELECT tenant_id, count(*) AS total FROM pending GROUP BY tenant_id),"
+      " bumped AS (UPDATE tenants t SET event_sequence = t.event_sequence + c.total"
+      "   FROM counts c WHERE t.id = c.tenant_id"
+      "   RETURNING t.id AS tenant_id, t.event_sequence - c.total AS base),"
+      " published AS (UPDATE events e SET sequence = b.base + n.n,"
+      "   body = regexp_replace(e.body, '\"sequence\":null', '\"sequence\":' || (b.base + n.n)::text)"
+      "   FROM numbered n JOIN bumped b ON b.tenant_id = n.tenant_id WHERE e.id = n.id"
+      "   RETURNING e.id, e.tenant_id, e.type),"
+      " fanout AS (INSERT INTO deliveries (subscription_id, event_id, state, next_attempt_at)"
+      "   SELECT s.id, p.id, 'pending', now() FROM published p"
+      "   JOIN subscriptions s ON s.tenant_id = p.tenant_id"
+      "   WHERE s.enabled AND s.deleted_at IS NULL"
+      "   AND (cardinality(s.event_types) = 0 OR p.type = ANY (s.event_types))"
+      "   RETURNING 1)"
+      " SELECT (SELECT count(*) FROM published), (SELECT count(*) FROM fanout)",
+      limit)[0];
+  PublishedBatch batch{row[0].as<int>(), row[1].as<int>()};
+  txn.commit();
+  return batch;
 }
 
-void insertEvent(pqxx::work& txn, const EventRecord& e) {
-  txn.exec_params(
-      "INSERT INTO events (id, tenant_id, sequence, type, transaction_id, body)"
-      " VALUES ($1, $2, $3, $4, $5, $6)",
-      e.id, e.tenant_id, e.sequence, e.type,
-      e.transaction_id.empty() ? std::nullopt : std::optional<std::string>(e.transaction_id),
-      e.body);
-  txn.exec_params(
-      "INSERT INTO deliveries (subscription_id, event_id, state, next_attempt_at)"
-      " SELECT s.id, $1, 'pending', now() FROM subscriptions s"
-      " WHERE s.tenant_id = $2 AND s.enabled AND s.deleted_at IS NULL"
-      " AND (cardinality(s.event_types) = 0 OR $3 = ANY (s.event_types))",
-      e.id, e.tenant_id, e.type);
+bool hasUnpublishedEvents(pqxx::transaction_base& txn, const std::string& tenant_id) {
+  return execPrepared(txn, "has_unpublished_events",
+                      "SELECT EXISTS (SELECT 1 FROM events WHERE sequence IS NULL AND tenant_id = $1)",
+                      tenant_id)[0][0]
+      .as<bool>();
 }
 
 std::optional<EventRecord> findEvent(pqxx::transaction_base& txn, const std::string& tenant_id,
                                      const std::string& id) {
   auto rows = txn.exec_params(std::string("SELECT ") + kColumns +
-                                  " FROM events WHERE id = $1 AND tenant_id = $2",
+                                  " FROM events WHERE id = $1 AND tenant_id = $2"
+                                  " AND sequence IS NOT NULL",
                               id, tenant_id);
   if (rows.empty()) return std::nullopt;
   return fromRow(rows[0]);
@@ -55,7 +71,8 @@ std::optional<std::vector<EventRecord>> listEvents(pqxx::transaction_base& txn,
   } else {
     int64_t before = INT64_MAX;
     if (!f.starting_after.empty()) {
-      auto cursor = txn.exec_params("SELECT sequence FROM events WHERE id = $1 AND tenant_id = $2",
+      auto cursor = txn.exec_params("SELECT sequence FROM events WHERE id = $1 AND tenant_id = $2"
+                                    " AND sequence IS NOT NULL",
                                     f.starting_after, tenant_id);
       if (cursor.empty()) return std::nullopt;
       before = cursor[0][0].as<int64_t>();

@@ -16,16 +16,25 @@ struct EventRecord {
   std::string body;  // the event JSON, byte-identical wherever it is served or delivered
 };
 
-/// Takes the tenant's next event sequence. The tenant row stays locked until the transaction
-/// ends, so sequences are gap-free and become visible in order; call it last, just before
-/// inserting the event and committing.
-int64_t nextEventSequence(pqxx::work& txn, const std::string& tenant_id);
-/// Inserts the event and, in the same transaction, one pending delivery per enabled subscription
-/// of the tenant whose filter matches its type.
-// why: fan-out inside the event's own transaction means no process death between two steps can
-// ever leave an event without its deliveries, and no cursor needs separate bookkeeping.
-void insertEvent(pqxx::work& txn, const EventRecord& event);
+/// The text an event body carries in place of its sequence until the publisher numbers it.
+inline constexpr const char* kUnnumberedSequence = "\"sequence\":null";
 
+struct PublishedBatch {
+  int events = 0;      // events numbered by this call
+  int deliveries = 0;  // deliveries created for them
+};
+
+/// Numbers up to `limit` committed, unnumbered events (all tenants) and fans them out: each gets
+/// its tenant's next sequence (written into its body too) and one pending delivery per enabled
+/// subscription whose filter matches its type, all in one database transaction.
+// why: one publisher at a time (an advisory lock held to commit) keeps sequences gap-free per
+// tenant and visible in order: a reader never sees sequence n+1 before n.
+PublishedBatch publishEvents(pqxx::connection& conn, int limit);
+
+/// True when the tenant has committed events the publisher has not numbered yet.
+bool hasUnpublishedEvents(pqxx::transaction_base& txn, const std::string& tenant_id);
+
+/// Published events only: an event is visible once it has its sequence.
 std::optional<EventRecord> findEvent(pqxx::transaction_base& txn, const std::string& tenant_id,
                                      const std::string& id);
 

@@ -1,4 +1,10 @@
 #include "services/store/idempotency_repo.h"
+#include "services/store/prepared.h"
+
+#include <set>
+
+#include "services/common/json.h"
+#include "services/common/rfc3339.h"
 
 namespace paymux::store {
 
@@ -45,6 +51,71 @@ void completeIdempotencyKey(pqxx::work& txn, const std::string& tenant_id, const
       "UPDATE idempotency_keys SET state = 'done', response_status = $3, response_body = $4,"
       " locked_until = NULL WHERE tenant_id = $1 AND key = $2",
       tenant_id, key, status, body);
+}
+
+std::vector<bool> claimAndInsertTransactions(pqxx::work& txn,
+                                             const std::vector<NewClaimedTransaction>& entries,
+                                             int lease_s) {
+  rapidjson::StringBuffer sb;
+  json::Writer w(sb);
+  w.StartArray();
+  int ord = 0;
+  for (const auto& e : entries) {
+    const auto& t = *e.tx;
+    w.StartObject();
+    json::kvInt(w, "ord", ord++);
+    json::kvNullable(w, "key", e.key);
+    json::kv(w, "request_hash", e.request_hash);
+    json::kv(w, "id", t.id);
+    json::kv(w, "tenant_id", t.tenant_id);
+    json::kv(w, "kind", toString(t.kind));
+    json::kv(w, "status", toString(t.status));
+    json::kvInt(w, "amount_minor", t.amount_minor);
+    json::kv(w, "currency", t.currency);
+    json::kv(w, "reference", t.reference);
+    json::kvNullable(w, "description", t.description);
+    json::kvNullable(w, "connector_id", t.connector_id);
+    json::kv(w, "party", t.party_json);
+    json::kv(w, "metadata", t.metadata_json);
+    json::kvInt(w, "first_check_s", t.first_check_after_s);
+    json::kv(w, "created_at", formatRfc3339(e.created_at, /*microseconds=*/true));
+    w.EndObject();
+  }
+  w.EndArray();
+  // why: as in claimIdempotencyKey, a key's first claim or an expired one wins; a key held by
+  // a live request is left alone and its transaction not inserted. Keys are claimed in key
+  // order so two batches never wait on each other's keys in opposite orders.
+  auto rows = execPrepared(txn, "claim_and_insert_transactions",
+      "WITH input AS (SELECT * FROM json_to_recordset($1::json) AS x(ord int, key text,"
+      "   request_hash text, id text, tenant_id text, kind text, status text,"
+      "   amount_minor bigint, currency text, reference text, description text,"
+      "   connector_id text, party text, metadata text, first_check_s int,"
+      "   created_at timestamptz)),"
+      " claimed AS (INSERT INTO idempotency_keys (tenant_id, key, request_hash, state,"
+      "     locked_until, transaction_id)"
+      "   SELECT tenant_id, key, request_hash, 'running', now() + make_interval(secs => $2), id"
+      "   FROM input WHERE key IS NOT NULL ORDER BY tenant_id, key"
+      "   ON CONFLICT (tenant_id, key) DO UPDATE SET request_hash = EXCLUDED.request_hash,"
+      "     state = 'running', locked_until = EXCLUDED.locked_until, response_status = NULL,"
+      "     response_body = NULL, transaction_id = EXCLUDED.transaction_id, created_at = now(),"
+      "     expires_at = now() + interval '24 hours'"
+      "   WHERE idempotency_keys.expires_at < now()"
+      "   RETURNING transaction_id),"
+      " stored AS (INSERT INTO transactions (id, tenant_id, kind, status, amount_minor, currency,"
+      "     reference, description, connector_id, party, metadata, next_check_at, created_at,"
+      "     updated_at)"
+      "   SELECT id, tenant_id, kind, status, amount_minor, currency, reference, description,"
+      "     connector_id, party::jsonb, metadata::jsonb,"
+      "     now() + make_interval(secs => first_check_s), created_at, created_at"
+      "   FROM input WHERE key IS NULL OR id IN (SELECT transaction_id FROM claimed)"
+      "   ORDER BY ord RETURNING id)"
+      " SELECT id FROM stored",
+      std::string(sb.GetString(), sb.GetSize()), lease_s);
+  std::set<std::string> stored;
+  for (const auto& r : rows) stored.insert(r[0].as<std::string>());
+  std::vector<bool> out;
+  for (const auto& e : entries) out.push_back(stored.count(e.tx->id) > 0);
+  return out;
 }
 
 void releaseIdempotencyKey(pqxx::work& txn, const std::string& tenant_id, const std::string& key) {

@@ -1,6 +1,10 @@
 #pragma once
+#include <chrono>
 #include <pqxx/pqxx>
 #include <string>
+#include <vector>
+
+#include "services/store/transactions_repo.h"
 
 namespace paymux::store {
 
@@ -26,6 +30,22 @@ IdempotencyClaim claimIdempotencyKey(pqxx::work& txn, const std::string& tenant_
                                      const std::string& transaction_id, int lease_s);
 void completeIdempotencyKey(pqxx::work& txn, const std::string& tenant_id, const std::string& key,
                             int status, const std::string& body);
+/// A new transaction and the idempotency key it claims (key "" = none).
+struct NewClaimedTransaction {
+  const TransactionRecord* tx = nullptr;
+  std::string key;
+  std::string request_hash;
+  std::chrono::system_clock::time_point created_at;
+};
+
+/// For each entry: claims its key as claimIdempotencyKey would (a fresh or expired key) and, when
+/// that succeeds or there is no key, inserts its transaction; one statement for the batch.
+/// Returns which entries were stored. An entry whose key is held by another request is not
+/// stored: claimIdempotencyKey tells its caller why. Keys must be distinct within a batch.
+std::vector<bool> claimAndInsertTransactions(pqxx::work& txn,
+                                             const std::vector<NewClaimedTransaction>& entries,
+                                             int lease_s);
+
 /// Forgets a claim whose request created nothing (so the client may retry it).
 void releaseIdempotencyKey(pqxx::work& txn, const std::string& tenant_id, const std::string& key);
 

@@ -1,5 +1,7 @@
 #include "services/store/tenants_repo.h"
 
+#include "services/store/prepared.h"
+
 #include "services/common/crypto.h"
 
 namespace paymux::store {
@@ -39,7 +41,7 @@ bool revokeApiKey(pqxx::work& txn, const std::string& key_id) {
 std::optional<std::string> authenticate(pqxx::transaction_base& txn, const std::string& key) {
   if (key.size() < kPrefixLength || key.size() > 128) return std::nullopt;
   std::string hash = crypto::sha256(key);
-  auto rows = txn.exec_params(
+  auto rows = execPrepared(txn, "authenticate",
       "SELECT tenant_id, key_hash FROM api_keys WHERE prefix = $1 AND revoked_at IS NULL",
       key.substr(0, kPrefixLength));
   for (const auto& row : rows) {

@@ -1,5 +1,11 @@
 #include "services/store/transactions_repo.h"
 
+#include <map>
+
+#include "services/common/json.h"
+#include "services/common/rfc3339.h"
+#include "services/store/prepared.h"
+
 namespace paymux::store {
 namespace {
 
@@ -67,16 +73,18 @@ std::optional<TransactionRecord> findOne(pqxx::transaction_base& txn, const std:
 
 }  // namespace
 
-void insertTransaction(pqxx::work& txn, const TransactionRecord& t) {
+void insertTransaction(pqxx::work& txn, const TransactionRecord& t,
+                       std::chrono::system_clock::time_point created_at) {
   txn.exec_params(
       "INSERT INTO transactions (id, tenant_id, kind, status, amount_minor, currency, reference,"
-      " description, connector_id, provider_ref, party, metadata, next_check_at)"
+      " description, connector_id, provider_ref, party, metadata, next_check_at, created_at,"
+      " updated_at)"
       " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12::jsonb,"
-      "   now() + make_interval(secs => $13))",
+      "   now() + make_interval(secs => $13), $14, $14)",
       t.id, t.tenant_id, std::string(toString(t.kind)), std::string(toString(t.status)),
       t.amount_minor, t.currency, t.reference, nullIfEmpty(t.description),
       nullIfEmpty(t.connector_id), nullIfEmpty(t.provider_ref), t.party_json, t.metadata_json,
-      t.first_check_after_s);
+      t.first_check_after_s, formatRfc3339(created_at, /*microseconds=*/true));
 }
 
 std::optional<TransactionRecord> findTransaction(pqxx::transaction_base& txn,
@@ -93,29 +101,62 @@ std::optional<TransactionRecord> findByProviderRef(pqxx::transaction_base& txn,
                  for_update);
 }
 
-void updateTransaction(pqxx::work& txn, TransactionRecord& t) {
-  auto row = txn.exec_params(
-      "UPDATE transactions SET status = $2, connector_id = $3, provider_ref = $4,"
-      " failure_code = $5, failure_message = $6, next_action_url = $7,"
-      " version = version + 1, updated_at = clock_timestamp() WHERE id = $1"
-      " RETURNING version,"
-      "   to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')",
-      t.id, std::string(toString(t.status)), nullIfEmpty(t.connector_id),
-      nullIfEmpty(t.provider_ref), nullIfEmpty(t.failure_code), nullIfEmpty(t.failure_message),
-      nullIfEmpty(t.next_action_url))[0];
-  t.version = row[0].as<int>();
-  t.updated_at = row[1].as<std::string>();
-}
-
-void insertAttempts(pqxx::work& txn, const std::string& transaction_id,
-                    const std::vector<AttemptRecord>& attempts) {
-  for (const auto& a : attempts) {
-    txn.exec_params(
-        "INSERT INTO attempts (transaction_id, connector_id, outcome, error_code, http_status,"
-        " latency_ms) VALUES ($1, $2, $3, $4, $5, $6)",
-        transaction_id, a.connector_id, a.outcome, nullIfEmpty(a.error_code),
-        a.http_status == 0 ? std::nullopt : std::optional<int>(a.http_status), a.latency_ms);
+std::vector<TransactionRecord> lockTransactions(pqxx::work& txn, const std::vector<ProviderRef>& refs,
+                                                const std::vector<std::string>& ids) {
+  std::vector<TransactionRecord> out;
+  if (refs.empty() && ids.empty()) return out;
+  rapidjson::StringBuffer refs_json;
+  {
+    json::Writer w(refs_json);
+    w.StartArray();
+    for (const auto& r : refs) {
+      w.StartObject();
+      json::kv(w, "connector_id", r.connector_id);
+      json::kv(w, "provider_ref", r.provider_ref);
+      w.EndObject();
+    }
+    w.EndArray();
   }
+  rapidjson::StringBuffer ids_json;
+  {
+    json::Writer w(ids_json);
+    w.StartArray();
+    for (const auto& id : ids) json::str(w, id);
+    w.EndArray();
+  }
+  static const std::string sql = std::string("SELECT ") + kColumns +
+                    " FROM transactions t WHERE t.id IN ("
+                    "   SELECT m.id FROM transactions m JOIN json_to_recordset($1::json)"
+                    "     AS r(connector_id text, provider_ref text)"
+                    "     ON m.connector_id = r.connector_id AND m.provider_ref = r.provider_ref"
+                    "   UNION SELECT value FROM json_array_elements_text($2::json))"
+                    " ORDER BY t.id FOR UPDATE OF t";
+  for (const auto& row : execPrepared(txn, "lock_transactions", sql,
+                                      std::string(refs_json.GetString(), refs_json.GetSize()),
+                                         std::string(ids_json.GetString(), ids_json.GetSize()))) {
+    out.push_back(fromRow(row));
+  }
+  if (out.empty()) return out;
+  rapidjson::StringBuffer found_json;
+  {
+    json::Writer w(found_json);
+    w.StartArray();
+    for (const auto& t : out) json::str(w, t.id);
+    w.EndArray();
+  }
+  std::map<std::string, TransactionRecord*> by_id;
+  for (auto& t : out) by_id[t.id] = &t;
+  for (const auto& r : execPrepared(txn, "lock_transactions_attempts",
+           "SELECT transaction_id, connector_id, outcome, coalesce(error_code, ''),"
+           " coalesce(http_status, 0), latency_ms FROM attempts"
+           " WHERE transaction_id IN (SELECT value FROM json_array_elements_text($1::json))"
+           " ORDER BY transaction_id, id",
+           std::string(found_json.GetString(), found_json.GetSize()))) {
+    by_id[r[0].as<std::string>()]->attempts.push_back(
+        {r[1].as<std::string>(), r[2].as<std::string>(), r[3].as<std::string>(), r[4].as<int>(),
+         r[5].as<int>()});
+  }
+  return out;
 }
 
 std::optional<std::vector<TransactionRecord>> listTransactions(pqxx::transaction_base& txn,

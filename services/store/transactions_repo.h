@@ -1,4 +1,5 @@
 #pragma once
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <pqxx/pqxx>
@@ -42,7 +43,9 @@ struct TransactionRecord {
   std::string last_provider_event_at;  // "" when none
 };
 
-void insertTransaction(pqxx::work& txn, const TransactionRecord& tx);
+/// Inserts a new transaction created at `created_at` (also its updated_at).
+void insertTransaction(pqxx::work& txn, const TransactionRecord& tx,
+                       std::chrono::system_clock::time_point created_at);
 
 /// Loads one transaction with its attempts. An empty tenant_id matches any tenant (provider
 /// webhooks); otherwise another tenant's id is not found. for_update takes the row lock.
@@ -54,10 +57,17 @@ std::optional<TransactionRecord> findByProviderRef(pqxx::transaction_base& txn,
                                                    const std::string& provider_ref,
                                                    bool for_update = false);
 
-/// Writes the mutable fields and bumps version and updated_at (both written back into tx).
-void updateTransaction(pqxx::work& txn, TransactionRecord& tx);
-void insertAttempts(pqxx::work& txn, const std::string& transaction_id,
-                    const std::vector<AttemptRecord>& attempts);
+/// A transaction as a provider knows it: its reference at a connector.
+struct ProviderRef {
+  std::string connector_id;
+  std::string provider_ref;
+};
+
+/// Loads and row-locks, in id order, every transaction matching one of `refs` or `ids`, with
+/// their attempts: one statement for a whole batch of provider events.
+// why: a fixed lock order is what lets two batches lock overlapping rows without deadlocking.
+std::vector<TransactionRecord> lockTransactions(pqxx::work& txn, const std::vector<ProviderRef>& refs,
+                                                const std::vector<std::string>& ids);
 
 struct ListFilter {
   Kind kind = Kind::kCollect;

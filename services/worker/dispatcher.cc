@@ -167,6 +167,11 @@ Dispatcher::~Dispatcher() {
 
 void Dispatcher::wake() { curl_multi_wakeup(multiOf(multi_)); }
 
+void Dispatcher::deliveriesReady() {
+  claim_now_.store(true);
+  wake();
+}
+
 Dispatcher::Totals Dispatcher::totals() const {
   return {attempts_.load(), delivered_.load(), retried_.load(), failed_.load()};
 }
@@ -196,6 +201,7 @@ bool Dispatcher::runUntilIdle(std::chrono::milliseconds timeout) {
 void Dispatcher::pump(bool claim) {
   auto now = Clock::now();
   int capacity = config_.concurrency - static_cast<int>(in_flight_.size());
+  if (claim_now_.exchange(false)) next_claim_ = now;
   if (claim && capacity > 0 && now >= next_claim_) {
     int got = 0;
     try {
@@ -246,6 +252,7 @@ int Dispatcher::claimAndStart(int max) {
     std::string subscription_id, event_id, url, body, secrets;
     int attempt_count;
   };
+  if (options_.publisher != nullptr) options_.publisher->publishNow();
   std::string token = crypto::randomToken(24);
   std::vector<Claimed> claimed = pool_.run([&](pqxx::connection& conn) {
     pqxx::work txn(conn);

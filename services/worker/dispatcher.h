@@ -10,6 +10,7 @@
 #include "services/common/config.h"
 #include "services/common/secret_box.h"
 #include "services/engine/subscriptions.h"
+#include "services/store/event_publisher.h"
 #include "services/store/pool.h"
 
 namespace paymux::worker {
@@ -34,6 +35,9 @@ class Dispatcher {
     /// leases released so another dispatcher sends them at once.
     std::chrono::milliseconds stop_grace{3000};
     std::string user_agent = "paymux";
+    /// When set, numbers and fans out committed events before each claim, so deliveries of
+    /// events whose api process died before publishing them are still created.
+    store::EventPublisher* publisher = nullptr;
   };
 
   Dispatcher(store::Pool& pool, const config::DeliveryConfig& config, Options options);
@@ -50,6 +54,8 @@ class Dispatcher {
   bool runUntilIdle(std::chrono::milliseconds timeout);
   /// Interrupts the wait of run() (thread-safe).
   void wake();
+  /// New deliveries exist: claim at once instead of at the next poll (thread-safe).
+  void deliveriesReady();
 
   struct Totals {
     long attempts = 0;
@@ -89,6 +95,7 @@ class Dispatcher {
   std::chrono::steady_clock::time_point next_gauges_{};
   bool warned_no_key_ = false;
   std::atomic<long> attempts_{0}, delivered_{0}, retried_{0}, failed_{0};
+  std::atomic<bool> claim_now_{false};
 };
 
 }  // namespace paymux::worker

@@ -58,7 +58,8 @@ int Janitor::retryUnmatched() {
         " WHERE outcome = 'unmatched' AND next_retry_at <= now() ORDER BY id LIMIT $2"
         " FOR UPDATE SKIP LOCKED",
         config_.janitor.unmatched_window_s, kBatch);
-    int retried = 0;
+    std::vector<engine::StoredEvent> stored;
+    std::vector<bool> past_window;
     for (const auto& row : rows) {
       int64_t id = row[0].as<int64_t>();
       std::string connector_id = row[1].as<std::string>();
@@ -80,28 +81,38 @@ int Janitor::retryUnmatched() {
                         " WHERE id = $1", id);
         continue;
       }
-      ++retried;
-      auto outcome = engine::reconcile(txn, connector_id, *event, id);
-      if (outcome == engine::EventOutcome::kUnmatched && row[5].as<bool>()) {
+      stored.push_back({connector_id, *event, id});
+      past_window.push_back(row[5].as<bool>());
+    }
+    store::WriteSet writes;
+    engine::reconcile(txn, stored, writes);
+    if (!writes.write(txn).empty()) {
+      throw std::runtime_error("a row-locked transaction changed under reconciliation");
+    }
+    for (size_t i = 0; i < stored.size(); ++i) {
+      const auto& s = stored[i];
+      if (s.outcome == engine::EventOutcome::kUnmatched && past_window[i]) {
         txn.exec_params(
             "INSERT INTO discrepancies (provider_event_id, kind, detail) VALUES ($1,"
             " 'unknown_reference', $2)",
-            id, "no transaction matches provider reference \"" + event->provider_ref + "\"");
+            s.row_id, "no transaction matches provider reference \"" + s.event.provider_ref + "\"");
         txn.exec_params("UPDATE provider_events SET outcome = 'discrepancy', next_retry_at = NULL,"
-                        " processed_at = now() WHERE id = $1", id);
-        engine::countWebhook(connector_id, "discrepancy");
-        log::warn("unmatched provider event gave up", {{"connector", connector_id},
-                                                        {"provider_event_id", event_id}});
-      } else if (outcome == engine::EventOutcome::kUnmatched) {
+                        " processed_at = now() WHERE id = $1", s.row_id);
+        engine::countWebhook(s.connector_id, "discrepancy");
+        log::warn("unmatched provider event gave up", {{"connector", s.connector_id},
+                                                        {"provider_event_id", s.event.event_id}});
+      } else if (s.outcome == engine::EventOutcome::kUnmatched) {
         // why: back off so a never-matching event does not spin.
         txn.exec_params("UPDATE provider_events SET next_retry_at = now() + least("
-                        " (now() - received_at) / 2, interval '60 seconds') WHERE id = $1", id);
+                        " (now() - received_at) / 2, interval '60 seconds') WHERE id = $1",
+                        s.row_id);
       } else {
-        engine::countWebhook(connector_id, toString(outcome));
+        engine::countWebhook(s.connector_id, toString(s.outcome));
       }
     }
     txn.commit();
-    return retried;
+    if (writes.eventCount() > 0) publisher_.notify();
+    return static_cast<int>(stored.size());
   });
 }
 
@@ -161,8 +172,11 @@ void Janitor::checkDueTransactions(Pass& pass) {
       report.provider_ref = paid->provider_ref;
       report.failure = paid->failure;
       report.redirect_url = paid->redirect_url;
-      bool applied = engine::applyStatus(txn, *tx, report) == engine::Verdict::kApply;
+      store::WriteSet writes;
+      bool applied = engine::applyStatus(writes, *tx, report) == engine::Verdict::kApply;
+      if (!writes.write(txn).empty()) throw std::runtime_error("a row-locked transaction changed");
       txn.commit();
+      if (writes.eventCount() > 0) publisher_.notify();
       return applied;
     });
     countCheck(connector_id, changed ? "changed" : "unchanged");

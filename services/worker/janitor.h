@@ -5,6 +5,7 @@
 #include "connectors/registry.h"
 #include "services/common/config.h"
 #include "services/common/http_client.h"
+#include "services/store/event_publisher.h"
 #include "services/store/pool.h"
 
 namespace paymux::worker {
@@ -16,8 +17,13 @@ namespace paymux::worker {
 class Janitor {
  public:
   Janitor(store::Pool& pool, const config::Config& config,
-          const connectors::ConnectorSet& connectors, http::HttpExecutor& executor)
-      : pool_(pool), config_(config), connectors_(connectors), executor_(executor) {}
+          const connectors::ConnectorSet& connectors, http::HttpExecutor& executor,
+          store::EventPublisher& publisher)
+      : pool_(pool),
+        config_(config),
+        connectors_(connectors),
+        executor_(executor),
+        publisher_(publisher) {}
 
   struct Pass {
     int events_retried = 0;
@@ -36,6 +42,7 @@ class Janitor {
   const config::Config& config_;
   const connectors::ConnectorSet& connectors_;
   http::HttpExecutor& executor_;
+  store::EventPublisher& publisher_;
 };
 
 }  // namespace paymux::worker

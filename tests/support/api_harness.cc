@@ -15,6 +15,7 @@
 #include "services/engine/webhooks.h"
 #include "services/worker/dispatcher.h"
 #include "services/worker/janitor.h"
+#include "services/store/event_publisher.h"
 #include "services/store/pool.h"
 #include "services/store/tenants_repo.h"
 
@@ -24,6 +25,9 @@ struct ApiHarness::Impl {
   config::Config config;
   std::unique_ptr<connectors::ConnectorSet> connectors;
   std::unique_ptr<store::Pool> pool;
+  std::unique_ptr<store::EventPublisher> publisher;
+  std::atomic<bool> publisher_stop{false};
+  std::thread publisher_thread;
   http::CurlExecutor executor;
   std::unique_ptr<engine::PaymentService> payments;
   std::unique_ptr<engine::EventService> events;
@@ -92,18 +96,23 @@ ApiHarness::ApiHarness(Options options) : options_(options), impl_(std::make_uni
   impl_->pool = std::make_unique<store::Pool>(
       impl_->config.database.url, impl_->config.database.pool,
       std::chrono::milliseconds(impl_->config.database.acquire_timeout_ms));
-  impl_->payments = std::make_unique<engine::PaymentService>(*impl_->pool, impl_->config,
-                                                             *impl_->connectors, impl_->executor);
-  impl_->events = std::make_unique<engine::EventService>(*impl_->pool);
-  impl_->webhooks = std::make_unique<engine::WebhookService>(*impl_->pool, *impl_->connectors,
-                                                             impl_->executor);
-  impl_->janitor = std::make_unique<worker::Janitor>(*impl_->pool, impl_->config,
-                                                     *impl_->connectors, impl_->executor);
+  // As in `paymuxd serve`: a publisher numbers events in the background after each commit.
+  impl_->publisher = std::make_unique<store::EventPublisher>(*impl_->pool);
+  impl_->publisher_thread =
+      std::thread([this] { impl_->publisher->run(impl_->publisher_stop); });
+  impl_->payments = std::make_unique<engine::PaymentService>(
+      *impl_->pool, impl_->config, *impl_->connectors, impl_->executor, *impl_->publisher);
+  impl_->events = std::make_unique<engine::EventService>(*impl_->pool, *impl_->publisher);
+  impl_->webhooks = std::make_unique<engine::WebhookService>(
+      *impl_->pool, *impl_->connectors, impl_->executor, *impl_->publisher);
+  impl_->janitor = std::make_unique<worker::Janitor>(
+      *impl_->pool, impl_->config, *impl_->connectors, impl_->executor, *impl_->publisher);
   impl_->subscriptions =
       std::make_unique<engine::SubscriptionService>(*impl_->pool, impl_->config.delivery);
   impl_->dispatcher_options.poll_interval = std::chrono::milliseconds(options.dispatcher_poll_ms);
   impl_->dispatcher_options.gauge_interval = std::chrono::milliseconds(200);
   impl_->dispatcher_options.user_agent = "paymux/test";
+  impl_->dispatcher_options.publisher = impl_->publisher.get();
   impl_->dispatcher = newDispatcher();
   impl_->schemas = std::make_unique<api::SchemaSet>(sourceDir() + "/schemas");
   api::ApiContext ctx;
@@ -126,6 +135,9 @@ ApiHarness::ApiHarness(Options options) : options_(options), impl_(std::make_uni
 ApiHarness::~ApiHarness() {
   stopDispatcher();
   impl_->server->drain(std::chrono::milliseconds(2000));
+  impl_->publisher_stop = true;
+  impl_->publisher->wake();
+  impl_->publisher_thread.join();
   impl_.reset();
 }
 
@@ -153,6 +165,8 @@ std::unique_ptr<worker::Dispatcher> ApiHarness::newDispatcher() {
 }
 
 const config::Config& ApiHarness::config() const { return impl_->config; }
+
+void ApiHarness::publishEvents() { impl_->publisher->publishNow(); }
 
 std::string ApiHarness::baseUrl() const {
   return "http://127.0.0.1:" + std::to_string(impl_->server->port());

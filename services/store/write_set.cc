@@ -1,0 +1,218 @@
+#include "services/store/write_set.h"
+#include "services/store/prepared.h"
+
+#include <algorithm>
+#include <set>
+
+#include "services/common/json.h"
+#include "services/common/rfc3339.h"
+
+namespace paymux::store {
+namespace {
+
+// Each statement takes its rows as one JSON array parameter (json_to_recordset), so a batch is
+// one parse and one round trip whatever its size.
+template <typename Rows, typename WriteRow>
+std::string jsonRows(const Rows& rows, WriteRow write_row) {
+  rapidjson::StringBuffer sb;
+  json::Writer w(sb);
+  w.StartArray();
+  int ord = 0;
+  for (const auto& row : rows) {
+    w.StartObject();
+    json::kvInt(w, "ord", ord++);
+    write_row(w, row);
+    w.EndObject();
+  }
+  w.EndArray();
+  return std::string(sb.GetString(), sb.GetSize());
+}
+
+constexpr const char* kUpdateTransactions =
+    "UPDATE transactions t SET status = c.status, connector_id = c.connector_id,"
+    " provider_ref = c.provider_ref, failure_code = c.failure_code,"
+    " failure_message = c.failure_message, next_action_url = c.next_action_url,"
+    " version = t.version + 1, updated_at = c.updated_at"
+    " FROM json_to_recordset($1::json) AS c(id text, expected_version int, status text,"
+    "   connector_id text, provider_ref text, failure_code text, failure_message text,"
+    "   next_action_url text, updated_at timestamptz)"
+    " WHERE t.id = c.id AND t.version = c.expected_version"
+    " RETURNING t.id";
+
+// why: one statement for every insert and dependent update; data-modifying CTEs always run to
+// completion, and rows are inserted in `ord` order so bigserial ids keep the order of the set.
+constexpr const char* kWriteRows =
+    "WITH a AS (INSERT INTO attempts (transaction_id, connector_id, outcome, error_code,"
+    "     http_status, latency_ms)"
+    "   SELECT transaction_id, connector_id, outcome, error_code, http_status, latency_ms"
+    "   FROM json_to_recordset($1::json) AS x(ord int, transaction_id text, connector_id text,"
+    "     outcome text, error_code text, http_status int, latency_ms int) ORDER BY ord"
+    "   RETURNING 1),"
+    " e AS (INSERT INTO events (id, tenant_id, type, transaction_id, body)"
+    "   SELECT id, tenant_id, type, transaction_id, body"
+    "   FROM json_to_recordset($2::json) AS x(ord int, id text, tenant_id text, type text,"
+    "     transaction_id text, body text) ORDER BY ord"
+    "   RETURNING 1),"
+    " o AS (UPDATE provider_events p SET outcome = x.outcome, transaction_id = x.transaction_id,"
+    "     processed_at = CASE WHEN x.outcome = 'unmatched' THEN p.processed_at ELSE now() END,"
+    "     next_retry_at = CASE WHEN x.outcome = 'unmatched' THEN now() + interval '1 second' END"
+    "   FROM json_to_recordset($3::json) AS x(ord int, id bigint, outcome text,"
+    "     transaction_id text) WHERE p.id = x.id"
+    "   RETURNING 1),"
+    " d AS (INSERT INTO discrepancies (transaction_id, provider_event_id, kind, detail)"
+    "   SELECT transaction_id, provider_event_id, kind, detail"
+    "   FROM json_to_recordset($4::json) AS x(ord int, transaction_id text,"
+    "     provider_event_id bigint, kind text, detail text) ORDER BY ord"
+    "   RETURNING 1),"
+    " k AS (UPDATE idempotency_keys k SET state = 'done', response_status = x.status,"
+    "     response_body = x.body, locked_until = NULL"
+    "   FROM json_to_recordset($5::json) AS x(ord int, tenant_id text, key text, status int,"
+    "     body text) WHERE k.tenant_id = x.tenant_id AND k.key = x.key"
+    "   RETURNING 1)"
+    " SELECT 1";
+
+template <typename Rows, typename Skip>
+void dropSkipped(Rows& rows, const std::set<std::string>& skipped, Skip transaction_of) {
+  rows.erase(std::remove_if(rows.begin(), rows.end(),
+                            [&](const auto& r) { return skipped.count(transaction_of(r)) > 0; }),
+             rows.end());
+}
+
+}  // namespace
+
+void WriteSet::changeTransaction(const TransactionRecord& tx, int expected_version,
+                                 std::chrono::system_clock::time_point updated_at) {
+  auto [it, inserted] = changes_.try_emplace(tx.id);
+  if (inserted) it->second.expected_version = expected_version;
+  it->second.tx = tx;
+  it->second.updated_at = updated_at;
+}
+
+void WriteSet::addAttempts(const std::string& transaction_id,
+                           const std::vector<AttemptRecord>& attempts) {
+  for (const auto& a : attempts) attempts_.push_back({transaction_id, a});
+}
+
+void WriteSet::addEvent(NewEvent event) { events_.push_back(std::move(event)); }
+
+void WriteSet::setProviderEventOutcome(int64_t row_id, std::string_view outcome,
+                                       const std::string& transaction_id) {
+  outcomes_.push_back({row_id, std::string(outcome), transaction_id});
+}
+
+void WriteSet::addDiscrepancy(NewDiscrepancy discrepancy) {
+  discrepancies_.push_back(std::move(discrepancy));
+}
+
+void WriteSet::completeIdempotencyKey(const std::string& transaction_id,
+                                      const std::string& tenant_id, const std::string& key,
+                                      int status, const std::string& body) {
+  completions_.push_back({transaction_id, tenant_id, key, body, status});
+}
+
+bool WriteSet::empty() const {
+  return changes_.empty() && attempts_.empty() && events_.empty() && outcomes_.empty() &&
+         discrepancies_.empty() && completions_.empty();
+}
+
+void WriteSet::append(WriteSet&& other) {
+  for (auto& [id, change] : other.changes_) {
+    auto [it, inserted] = changes_.try_emplace(id, std::move(change));
+    if (!inserted) {
+      it->second.tx = std::move(change.tx);
+      it->second.updated_at = change.updated_at;
+    }
+  }
+  auto move_all = [](auto& to, auto& from) {
+    to.insert(to.end(), std::make_move_iterator(from.begin()), std::make_move_iterator(from.end()));
+  };
+  move_all(attempts_, other.attempts_);
+  move_all(events_, other.events_);
+  move_all(outcomes_, other.outcomes_);
+  move_all(discrepancies_, other.discrepancies_);
+  move_all(completions_, other.completions_);
+  other = WriteSet();
+}
+
+std::vector<std::string> WriteSet::write(pqxx::work& txn) {
+  std::vector<std::string> conflicts;
+  if (!changes_.empty()) {
+    std::vector<const Change*> changes;
+    for (const auto& [id, change] : changes_) changes.push_back(&change);
+    auto rows = execPrepared(txn, "write_set_update", kUpdateTransactions, jsonRows(changes, [](json::Writer& w, const Change* c) {
+      const auto& t = c->tx;
+      json::kv(w, "id", t.id);
+      json::kvInt(w, "expected_version", c->expected_version);
+      json::kv(w, "status", toString(t.status));
+      json::kvNullable(w, "connector_id", t.connector_id);
+      json::kvNullable(w, "provider_ref", t.provider_ref);
+      json::kvNullable(w, "failure_code", t.failure_code);
+      json::kvNullable(w, "failure_message", t.failure_message);
+      json::kvNullable(w, "next_action_url", t.next_action_url);
+      json::kv(w, "updated_at", formatRfc3339(c->updated_at, /*microseconds=*/true));
+    }));
+    std::set<std::string> written;
+    for (const auto& r : rows) written.insert(r[0].as<std::string>());
+    std::set<std::string> skipped;
+    for (const auto& [id, change] : changes_) {
+      if (written.count(id) == 0) {
+        skipped.insert(id);
+        conflicts.push_back(id);
+      }
+    }
+    if (!skipped.empty()) {
+      dropSkipped(attempts_, skipped, [](const Attempt& a) { return a.transaction_id; });
+      dropSkipped(events_, skipped, [](const NewEvent& e) { return e.transaction_id; });
+      dropSkipped(outcomes_, skipped, [](const ProviderEventOutcome& o) { return o.transaction_id; });
+      dropSkipped(discrepancies_, skipped, [](const NewDiscrepancy& d) { return d.transaction_id; });
+      dropSkipped(completions_, skipped, [](const Completion& c) { return c.transaction_id; });
+    }
+  }
+  if (attempts_.empty() && events_.empty() && outcomes_.empty() && discrepancies_.empty() &&
+      completions_.empty()) {
+    return conflicts;
+  }
+  execPrepared(
+      txn, "write_set_rows", kWriteRows,
+      jsonRows(attempts_,
+               [](json::Writer& w, const Attempt& a) {
+                 json::kv(w, "transaction_id", a.transaction_id);
+                 json::kv(w, "connector_id", a.attempt.connector_id);
+                 json::kv(w, "outcome", a.attempt.outcome);
+                 json::kvNullable(w, "error_code", a.attempt.error_code);
+                 json::key(w, "http_status");
+                 if (a.attempt.http_status == 0) w.Null(); else w.Int(a.attempt.http_status);
+                 json::kvInt(w, "latency_ms", a.attempt.latency_ms);
+               }),
+      jsonRows(events_,
+               [](json::Writer& w, const NewEvent& e) {
+                 json::kv(w, "id", e.id);
+                 json::kv(w, "tenant_id", e.tenant_id);
+                 json::kv(w, "type", e.type);
+                 json::kvNullable(w, "transaction_id", e.transaction_id);
+                 json::kv(w, "body", e.body);
+               }),
+      jsonRows(outcomes_,
+               [](json::Writer& w, const ProviderEventOutcome& o) {
+                 json::kvInt(w, "id", o.row_id);
+                 json::kv(w, "outcome", o.outcome);
+                 json::kvNullable(w, "transaction_id", o.transaction_id);
+               }),
+      jsonRows(discrepancies_,
+               [](json::Writer& w, const NewDiscrepancy& d) {
+                 json::kvNullable(w, "transaction_id", d.transaction_id);
+                 json::key(w, "provider_event_id");
+                 if (d.provider_event) w.Int64(*d.provider_event); else w.Null();
+                 json::kv(w, "kind", d.kind);
+                 json::kv(w, "detail", d.detail);
+               }),
+      jsonRows(completions_, [](json::Writer& w, const Completion& c) {
+        json::kv(w, "tenant_id", c.tenant_id);
+        json::kv(w, "key", c.key);
+        json::kvInt(w, "status", c.status);
+        json::kv(w, "body", c.body);
+      }));
+  return conflicts;
+}
+
+}  // namespace paymux::store
