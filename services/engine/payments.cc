@@ -131,18 +131,16 @@ void PaymentService::flushIntents(pqxx::connection& conn, std::vector<Intent*>& 
     entries.push_back({intent->tx, *intent->key, *intent->request_hash, intent->created_at});
     claiming.push_back(intent);
   }
-  pqxx::work txn(conn);
+  pqxx::nontransaction txn(conn);  // one statement: it commits as a whole, in one round trip
   std::vector<bool> stored = store::claimAndInsertTransactions(txn, entries, kIdempotencyLeaseS);
-  txn.commit();
   for (size_t i = 0; i < claiming.size(); ++i) claiming[i]->stored = stored[i];
 }
 
 void PaymentService::flushOutcomes(pqxx::connection& conn, std::vector<Outcome*>& batch) {
   store::WriteSet combined;
   for (Outcome* outcome : batch) combined.append(store::WriteSet(*outcome->writes));
-  pqxx::work txn(conn);
+  pqxx::nontransaction txn(conn);  // one statement: it commits as a whole, in one round trip
   std::vector<std::string> conflicts = combined.write(txn);
-  txn.commit();
   std::set<std::string> conflicted(conflicts.begin(), conflicts.end());
   for (Outcome* outcome : batch) outcome->conflict = conflicted.count(*outcome->transaction_id) > 0;
   if (combined.eventCount() > 0) publisher_.notify();

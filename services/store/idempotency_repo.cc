@@ -53,7 +53,7 @@ void completeIdempotencyKey(pqxx::work& txn, const std::string& tenant_id, const
       tenant_id, key, status, body);
 }
 
-std::vector<bool> claimAndInsertTransactions(pqxx::work& txn,
+std::vector<bool> claimAndInsertTransactions(pqxx::transaction_base& txn,
                                              const std::vector<NewClaimedTransaction>& entries,
                                              int lease_s) {
   rapidjson::StringBuffer sb;

@@ -42,7 +42,7 @@ struct NewClaimedTransaction {
 /// that succeeds or there is no key, inserts its transaction; one statement for the batch.
 /// Returns which entries were stored. An entry whose key is held by another request is not
 /// stored: claimIdempotencyKey tells its caller why. Keys must be distinct within a batch.
-std::vector<bool> claimAndInsertTransactions(pqxx::work& txn,
+std::vector<bool> claimAndInsertTransactions(pqxx::transaction_base& txn,
                                              const std::vector<NewClaimedTransaction>& entries,
                                              int lease_s);
 

@@ -28,48 +28,54 @@ std::string jsonRows(const Rows& rows, WriteRow write_row) {
   return std::string(sb.GetString(), sb.GetSize());
 }
 
-constexpr const char* kUpdateTransactions =
-    "UPDATE transactions t SET status = c.status, connector_id = c.connector_id,"
-    " provider_ref = c.provider_ref, failure_code = c.failure_code,"
-    " failure_message = c.failure_message, next_action_url = c.next_action_url,"
-    " version = t.version + 1, updated_at = c.updated_at"
-    " FROM json_to_recordset($1::json) AS c(id text, expected_version int, status text,"
-    "   connector_id text, provider_ref text, failure_code text, failure_message text,"
-    "   next_action_url text, updated_at timestamptz)"
-    " WHERE t.id = c.id AND t.version = c.expected_version"
-    " RETURNING t.id";
-
-// why: one statement for every insert and dependent update; data-modifying CTEs always run to
-// completion, and rows are inserted in `ord` order so bigserial ids keep the order of the set.
-constexpr const char* kWriteRows =
-    "WITH a AS (INSERT INTO attempts (transaction_id, connector_id, outcome, error_code,"
+// why: one statement for the whole set (one round trip, and autocommit-able): the version-checked
+// update runs first, and every row tied to a transaction it skipped is left out. Data-modifying
+// CTEs always run to completion; rows are inserted in `ord` order so bigserial ids keep the
+// order of the set.
+constexpr const char* kWrite =
+    "WITH c AS (SELECT * FROM json_to_recordset($1::json) AS c(ord int, id text,"
+    "   expected_version int, status text, connector_id text, provider_ref text,"
+    "   failure_code text, failure_message text, next_action_url text, updated_at timestamptz)),"
+    " u AS (UPDATE transactions t SET status = c.status, connector_id = c.connector_id,"
+    "     provider_ref = c.provider_ref, failure_code = c.failure_code,"
+    "     failure_message = c.failure_message, next_action_url = c.next_action_url,"
+    "     version = t.version + 1, updated_at = c.updated_at"
+    "   FROM c WHERE t.id = c.id AND t.version = c.expected_version RETURNING t.id),"
+    " skipped AS (SELECT id FROM c WHERE id NOT IN (SELECT id FROM u)),"
+    " a AS (INSERT INTO attempts (transaction_id, connector_id, outcome, error_code,"
     "     http_status, latency_ms)"
     "   SELECT transaction_id, connector_id, outcome, error_code, http_status, latency_ms"
-    "   FROM json_to_recordset($1::json) AS x(ord int, transaction_id text, connector_id text,"
-    "     outcome text, error_code text, http_status int, latency_ms int) ORDER BY ord"
+    "   FROM json_to_recordset($2::json) AS x(ord int, transaction_id text, connector_id text,"
+    "     outcome text, error_code text, http_status int, latency_ms int)"
+    "   WHERE transaction_id NOT IN (SELECT id FROM skipped) ORDER BY ord"
     "   RETURNING 1),"
     " e AS (INSERT INTO events (id, tenant_id, type, transaction_id, body)"
     "   SELECT id, tenant_id, type, transaction_id, body"
-    "   FROM json_to_recordset($2::json) AS x(ord int, id text, tenant_id text, type text,"
-    "     transaction_id text, body text) ORDER BY ord"
+    "   FROM json_to_recordset($3::json) AS x(ord int, id text, tenant_id text, type text,"
+    "     transaction_id text, body text)"
+    "   WHERE coalesce(transaction_id, '') NOT IN (SELECT id FROM skipped) ORDER BY ord"
     "   RETURNING 1),"
     " o AS (UPDATE provider_events p SET outcome = x.outcome, transaction_id = x.transaction_id,"
     "     processed_at = CASE WHEN x.outcome = 'unmatched' THEN p.processed_at ELSE now() END,"
     "     next_retry_at = CASE WHEN x.outcome = 'unmatched' THEN now() + interval '1 second' END"
-    "   FROM json_to_recordset($3::json) AS x(ord int, id bigint, outcome text,"
-    "     transaction_id text) WHERE p.id = x.id"
+    "   FROM json_to_recordset($4::json) AS x(ord int, id bigint, outcome text,"
+    "     transaction_id text)"
+    "   WHERE p.id = x.id AND coalesce(x.transaction_id, '') NOT IN (SELECT id FROM skipped)"
     "   RETURNING 1),"
     " d AS (INSERT INTO discrepancies (transaction_id, provider_event_id, kind, detail)"
     "   SELECT transaction_id, provider_event_id, kind, detail"
-    "   FROM json_to_recordset($4::json) AS x(ord int, transaction_id text,"
-    "     provider_event_id bigint, kind text, detail text) ORDER BY ord"
+    "   FROM json_to_recordset($5::json) AS x(ord int, transaction_id text,"
+    "     provider_event_id bigint, kind text, detail text)"
+    "   WHERE coalesce(transaction_id, '') NOT IN (SELECT id FROM skipped) ORDER BY ord"
     "   RETURNING 1),"
     " k AS (UPDATE idempotency_keys k SET state = 'done', response_status = x.status,"
     "     response_body = x.body, locked_until = NULL"
-    "   FROM json_to_recordset($5::json) AS x(ord int, tenant_id text, key text, status int,"
-    "     body text) WHERE k.tenant_id = x.tenant_id AND k.key = x.key"
+    "   FROM json_to_recordset($6::json) AS x(ord int, transaction_id text, tenant_id text,"
+    "     key text, status int, body text)"
+    "   WHERE k.tenant_id = x.tenant_id AND k.key = x.key"
+    "   AND x.transaction_id NOT IN (SELECT id FROM skipped)"
     "   RETURNING 1)"
-    " SELECT 1";
+    " SELECT id FROM skipped";
 
 template <typename Rows, typename Skip>
 void dropSkipped(Rows& rows, const std::set<std::string>& skipped, Skip transaction_of) {
@@ -134,46 +140,26 @@ void WriteSet::append(WriteSet&& other) {
   other = WriteSet();
 }
 
-std::vector<std::string> WriteSet::write(pqxx::work& txn) {
+std::vector<std::string> WriteSet::write(pqxx::transaction_base& txn) {
   std::vector<std::string> conflicts;
-  if (!changes_.empty()) {
-    std::vector<const Change*> changes;
-    for (const auto& [id, change] : changes_) changes.push_back(&change);
-    auto rows = execPrepared(txn, "write_set_update", kUpdateTransactions, jsonRows(changes, [](json::Writer& w, const Change* c) {
-      const auto& t = c->tx;
-      json::kv(w, "id", t.id);
-      json::kvInt(w, "expected_version", c->expected_version);
-      json::kv(w, "status", toString(t.status));
-      json::kvNullable(w, "connector_id", t.connector_id);
-      json::kvNullable(w, "provider_ref", t.provider_ref);
-      json::kvNullable(w, "failure_code", t.failure_code);
-      json::kvNullable(w, "failure_message", t.failure_message);
-      json::kvNullable(w, "next_action_url", t.next_action_url);
-      json::kv(w, "updated_at", formatRfc3339(c->updated_at, /*microseconds=*/true));
-    }));
-    std::set<std::string> written;
-    for (const auto& r : rows) written.insert(r[0].as<std::string>());
-    std::set<std::string> skipped;
-    for (const auto& [id, change] : changes_) {
-      if (written.count(id) == 0) {
-        skipped.insert(id);
-        conflicts.push_back(id);
-      }
-    }
-    if (!skipped.empty()) {
-      dropSkipped(attempts_, skipped, [](const Attempt& a) { return a.transaction_id; });
-      dropSkipped(events_, skipped, [](const NewEvent& e) { return e.transaction_id; });
-      dropSkipped(outcomes_, skipped, [](const ProviderEventOutcome& o) { return o.transaction_id; });
-      dropSkipped(discrepancies_, skipped, [](const NewDiscrepancy& d) { return d.transaction_id; });
-      dropSkipped(completions_, skipped, [](const Completion& c) { return c.transaction_id; });
-    }
-  }
-  if (attempts_.empty() && events_.empty() && outcomes_.empty() && discrepancies_.empty() &&
-      completions_.empty()) {
-    return conflicts;
-  }
-  execPrepared(
-      txn, "write_set_rows", kWriteRows,
+  if (empty()) return conflicts;
+  std::vector<const Change*> changes;
+  for (const auto& [id, change] : changes_) changes.push_back(&change);
+  auto skipped = execPrepared(
+      txn, "write_set", kWrite,
+      jsonRows(changes,
+               [](json::Writer& w, const Change* c) {
+                 const auto& t = c->tx;
+                 json::kv(w, "id", t.id);
+                 json::kvInt(w, "expected_version", c->expected_version);
+                 json::kv(w, "status", toString(t.status));
+                 json::kvNullable(w, "connector_id", t.connector_id);
+                 json::kvNullable(w, "provider_ref", t.provider_ref);
+                 json::kvNullable(w, "failure_code", t.failure_code);
+                 json::kvNullable(w, "failure_message", t.failure_message);
+                 json::kvNullable(w, "next_action_url", t.next_action_url);
+                 json::kv(w, "updated_at", formatRfc3339(c->updated_at, /*microseconds=*/true));
+               }),
       jsonRows(attempts_,
                [](json::Writer& w, const Attempt& a) {
                  json::kv(w, "transaction_id", a.transaction_id);
@@ -207,11 +193,17 @@ std::vector<std::string> WriteSet::write(pqxx::work& txn) {
                  json::kv(w, "detail", d.detail);
                }),
       jsonRows(completions_, [](json::Writer& w, const Completion& c) {
+        json::kv(w, "transaction_id", c.transaction_id);
         json::kv(w, "tenant_id", c.tenant_id);
         json::kv(w, "key", c.key);
         json::kvInt(w, "status", c.status);
         json::kv(w, "body", c.body);
       }));
+  for (const auto& r : skipped) conflicts.push_back(r[0].as<std::string>());
+  if (!conflicts.empty()) {
+    std::set<std::string> gone(conflicts.begin(), conflicts.end());
+    dropSkipped(events_, gone, [](const NewEvent& e) { return e.transaction_id; });
+  }
   return conflicts;
 }
 

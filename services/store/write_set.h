@@ -53,10 +53,12 @@ class WriteSet {
   /// Appends another set's rows (each batch item builds its own, the batch writes them together).
   void append(WriteSet&& other);
 
-  /// Writes everything in `txn`. A transaction whose row no longer has the expected version
-  /// (someone changed it since it was read) is skipped with every row tied to it; the ids of
-  /// those transactions are returned, so their callers can redo their work on a fresh read.
-  std::vector<std::string> write(pqxx::work& txn);
+  /// Writes everything in `txn`, in one statement (so a nontransaction commits it atomically).
+  /// A transaction whose row no longer has the expected version (someone changed it since it
+  /// was read) is skipped with every row tied to it; the ids of those transactions are
+  /// returned, so their callers can redo their work on a fresh read. eventCount() then counts
+  /// only the events written.
+  std::vector<std::string> write(pqxx::transaction_base& txn);
 
  private:
   struct Change {
