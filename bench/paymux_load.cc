@@ -1,6 +1,7 @@
 // paymux-load: closed-loop HTTP load generator for bench/run.
 //   paymux-load collections --url URL --key KEY [--currency EUR] [--token T] -c N -d SECONDS
 //   paymux-load direct --url SIM_URL -c N -d SECONDS          (the sandbox simulator itself)
+//   paymux-load get --url URL -c N -d SECONDS                  (any GET, e.g. paymuxd's /healthz)
 //   paymux-load webhooks --url URL --key KEY --connector ID --secret S -c N --count M
 // Prints one JSON line: requests, ok, errors, seconds, rps, p50_ms, p90_ms, p99_ms, max_ms.
 #include <rapidjson/document.h>
@@ -131,6 +132,16 @@ int runDirect(const Options& o) {
   return 0;
 }
 
+int runGet(const Options& o) {
+  Stats stats;
+  double secs = closedLoop(o, stats, 0, [&](CurlExecutor& c, int, long) {
+    auto r = c.send(HttpRequestSpec{"GET", o.url, {}, ""}, std::chrono::seconds(30));
+    return r.ok() && r.response.status == 200;
+  });
+  report(stats, secs);
+  return 0;
+}
+
 int runWebhooks(Options o) {
   // Phase 1 (not measured): collections that stay processing until their webhook arrives.
   struct Target {
@@ -200,7 +211,7 @@ int runWebhooks(Options o) {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: paymux-load collections|direct|webhooks [options]\n");
+    std::fprintf(stderr, "usage: paymux-load collections|direct|get|webhooks [options]\n");
     return 2;
   }
   Options o;
@@ -225,6 +236,7 @@ int main(int argc, char** argv) {
   o.sent_log = get("--sent-log", "--sent-log", "");
   if (o.mode == "collections") return runCollections(o);
   if (o.mode == "direct") return runDirect(o);
+  if (o.mode == "get") return runGet(o);
   if (o.mode == "webhooks") return runWebhooks(o);
   std::fprintf(stderr, "unknown mode %s\n", o.mode.c_str());
   return 2;

@@ -24,6 +24,7 @@
 #include "services/store/event_publisher.h"
 #include "services/store/pool.h"
 #include "services/store/tenants_repo.h"
+#include "services/worker/delivery_wakeup.h"
 #include "services/worker/dispatcher.h"
 #include "services/worker/janitor.h"
 
@@ -276,28 +277,33 @@ class BackgroundWorker {
   BackgroundWorker(store::Pool& pool, const config::Config& config,
                    const connectors::ConnectorSet& connectors, store::EventPublisher& publisher)
       : janitor_(pool, config, connectors, executor_, publisher),
-        dispatcher_(pool, config.delivery, dispatcherOptions(publisher)) {
+        dispatcher_(pool, config.delivery, dispatcherOptions(publisher)),
+        wakeup_(config.database.url, [this] { dispatcher_.deliveriesReady(); }) {
     publisher.onDeliveries([this] { dispatcher_.deliveriesReady(); });
   }
   ~BackgroundWorker() { stop(); }
   void start() {
     thread_ = std::thread([this] { janitor_.run(stop_); });
     dispatcher_thread_ = std::thread([this] { dispatcher_.run(stop_); });
+    wakeup_thread_ = std::thread([this] { wakeup_.run(stop_); });
   }
   void stop() {
     stop_ = true;
     dispatcher_.wake();
     if (thread_.joinable()) thread_.join();
     if (dispatcher_thread_.joinable()) dispatcher_thread_.join();
+    if (wakeup_thread_.joinable()) wakeup_thread_.join();
   }
 
  private:
   http::CurlExecutor executor_;
   worker::Janitor janitor_;
   worker::Dispatcher dispatcher_;
+  worker::DeliveryWakeup wakeup_;
   std::atomic<bool> stop_{false};
   std::thread thread_;
   std::thread dispatcher_thread_;
+  std::thread wakeup_thread_;
 };
 
 int serve(const Args& args) {

@@ -34,8 +34,11 @@ PublishedBatch publishEvents(pqxx::connection& conn, int limit) {
       "   JOIN subscriptions s ON s.tenant_id = p.tenant_id"
       "   WHERE s.enabled AND s.deleted_at IS NULL"
       "   AND (cardinality(s.event_types) = 0 OR p.type = ANY (s.event_types))"
-      "   RETURNING 1)"
-      " SELECT (SELECT count(*) FROM published), (SELECT count(*) FROM fanout)",
+      "   RETURNING 1),"
+      // why: worker processes LISTEN on this channel (worker::DeliveryWakeup); delivered on commit.
+      " woken AS (SELECT pg_notify('paymux_deliveries', '') FROM (SELECT 1 FROM fanout LIMIT 1) f)"
+      " SELECT (SELECT count(*) FROM published), (SELECT count(*) FROM fanout),"
+      "   (SELECT count(*) FROM woken)",
       limit)[0];
   PublishedBatch batch{row[0].as<int>(), row[1].as<int>()};
   txn.commit();

@@ -21,6 +21,7 @@
 #include "services/store/pool.h"
 #include "services/store/tenants_repo.h"
 #include "services/store/write_set.h"
+#include "services/worker/delivery_wakeup.h"
 #include "tests/support/test_db.h"
 
 namespace paymux::testing {
@@ -258,6 +259,47 @@ TEST_F(WritePath, WriteSetSkipsAChangedRowWithEverythingTiedToIt) {
   EXPECT_EQ(scalar("SELECT count(*) FROM events WHERE transaction_id = 'col_stale'"), 0);
   EXPECT_EQ(scalar("SELECT count(*) FROM attempts WHERE transaction_id = 'col_fresh'"), 1);
   EXPECT_EQ(scalar("SELECT count(*) FROM events WHERE transaction_id = 'col_fresh'"), 1);
+}
+
+TEST_F(WritePath, PublishingDeliveriesWakesListeningWorkersAtOnce) {
+  std::atomic<int> wakeups{0};
+  worker::DeliveryWakeup wakeup(Secret(db_.url()), [&] { ++wakeups; });
+  std::atomic<bool> stop{false};
+  std::thread listening([&] { wakeup.run(stop); });
+  auto eventually = [](auto condition) {
+    for (int i = 0; i < 300 && !condition(); ++i) std::this_thread::sleep_for(milliseconds(10));
+    return condition();
+  };
+  // One wake-up on (re)connecting, for deliveries created while nobody listened.
+  ASSERT_TRUE(eventually([&] { return wakeups.load() == 1; }));
+  store::Pool pool(Secret(db_.url()), 2, milliseconds(2000));
+  store::EventPublisher publisher(pool);
+  auto write_event = [&] {
+    pool.run([&](pqxx::connection& conn) {
+      pqxx::work txn(conn);
+      store::WriteSet writes;
+      writes.addEvent(event(tenant_a_));
+      writes.write(txn);
+      txn.commit();
+      return 0;
+    });
+  };
+  write_event();
+  publisher.publishNow();  // no subscription yet: no deliveries, no wake-up
+  {
+    pqxx::connection conn(db_.url());
+    pqxx::work txn(conn);
+    txn.exec_params("INSERT INTO subscriptions (id, tenant_id, url) VALUES ('sub_w', $1, 'https://a.example')",
+                    tenant_a_);
+    txn.commit();
+  }
+  write_event();
+  publisher.publishNow();
+  EXPECT_TRUE(eventually([&] { return wakeups.load() == 2; }));
+  std::this_thread::sleep_for(milliseconds(200));
+  EXPECT_EQ(wakeups.load(), 2);
+  stop = true;
+  listening.join();
 }
 
 }  // namespace
