@@ -262,6 +262,9 @@ std::optional<Reply> PaymentService::claimAlone(const std::string& tenant_id,
           throw ApiError(422, "idempotency_error", "idempotency_key_reused",
                          "this Idempotency-Key was already used with a different request");
         case store::IdempotencyState::kInProgress:
+          // why: our own batch committed although its connection was lost before the answer
+          // (and the batch was written again): the claim and the transaction are ours.
+          if (claim.transaction_id == tx.id) return std::nullopt;
           throw ApiError(409, "idempotency_error", "idempotency_key_in_use",
                          "a request with this Idempotency-Key is still being processed");
         case store::IdempotencyState::kAbandoned: {
@@ -295,6 +298,12 @@ Reply PaymentService::recordOutcomeAlone(const std::string& tenant_id,
     pqxx::work txn(conn);
     auto current = store::findTransaction(txn, tenant_id, transaction_id, /*for_update=*/true);
     if (!current) throw std::runtime_error("transaction vanished");
+    if (!idempotency_key.empty()) {
+      // why: the batch that held this outcome may have committed before its connection was
+      // lost; then it is recorded already, with its response.
+      auto stored = store::storedResponse(txn, tenant_id, idempotency_key, transaction_id);
+      if (stored) return Reply{stored->first, stored->second, false};
+    }
     current->attempts.insert(current->attempts.end(), outcome.attempts.begin(),
                              outcome.attempts.end());
     store::WriteSet writes;

@@ -118,6 +118,18 @@ std::vector<bool> claimAndInsertTransactions(pqxx::transaction_base& txn,
   return out;
 }
 
+std::optional<std::pair<int, std::string>> storedResponse(pqxx::transaction_base& txn,
+                                                          const std::string& tenant_id,
+                                                          const std::string& key,
+                                                          const std::string& transaction_id) {
+  auto rows = txn.exec_params(
+      "SELECT response_status, response_body FROM idempotency_keys WHERE tenant_id = $1"
+      " AND key = $2 AND transaction_id = $3 AND state = 'done'",
+      tenant_id, key, transaction_id);
+  if (rows.empty()) return std::nullopt;
+  return std::make_pair(rows[0][0].as<int>(), rows[0][1].as<std::string>());
+}
+
 void releaseIdempotencyKey(pqxx::work& txn, const std::string& tenant_id, const std::string& key) {
   txn.exec_params("DELETE FROM idempotency_keys WHERE tenant_id = $1 AND key = $2", tenant_id, key);
 }

@@ -1,5 +1,7 @@
 #pragma once
 #include <chrono>
+#include <optional>
+#include <utility>
 #include <pqxx/pqxx>
 #include <string>
 #include <vector>
@@ -45,6 +47,13 @@ struct NewClaimedTransaction {
 std::vector<bool> claimAndInsertTransactions(pqxx::transaction_base& txn,
                                              const std::vector<NewClaimedTransaction>& entries,
                                              int lease_s);
+
+/// The completed response (status, body) stored for the key by the request that created
+/// `transaction_id`; nullopt while that request is still running.
+std::optional<std::pair<int, std::string>> storedResponse(pqxx::transaction_base& txn,
+                                                          const std::string& tenant_id,
+                                                          const std::string& key,
+                                                          const std::string& transaction_id);
 
 /// Forgets a claim whose request created nothing (so the client may retry it).
 void releaseIdempotencyKey(pqxx::work& txn, const std::string& tenant_id, const std::string& key);
