@@ -63,20 +63,23 @@ Registry::Family& Registry::family(std::string_view name, std::string_view help,
 
 void Registry::counterAdd(std::string_view name, std::string_view help, const Labels& labels,
                           double value) {
+  std::string key = renderLabels(labels);  // why: outside the lock every request thread shares
   std::lock_guard lock(mutex_);
-  family(name, help, "counter").values[renderLabels(labels)] += value;
+  family(name, help, "counter").values[key] += value;
 }
 
 void Registry::gaugeSet(std::string_view name, std::string_view help, const Labels& labels,
                         double value) {
+  std::string key = renderLabels(labels);
   std::lock_guard lock(mutex_);
-  family(name, help, "gauge").values[renderLabels(labels)] = value;
+  family(name, help, "gauge").values[key] = value;
 }
 
 void Registry::observe(std::string_view name, std::string_view help, const Labels& labels,
                        double seconds) {
+  std::string key = renderLabels(labels);
   std::lock_guard lock(mutex_);
-  auto& h = family(name, help, "histogram").histograms[renderLabels(labels)];
+  auto& h = family(name, help, "histogram").histograms[key];
   if (h.bucket_counts.empty()) h.bucket_counts.assign(kBuckets.size(), 0);
   for (size_t i = 0; i < kBuckets.size(); ++i) {
     if (seconds <= kBuckets[i]) h.bucket_counts[i] += 1;

@@ -22,9 +22,9 @@
 #include "services/engine/webhooks.h"
 #include "services/store/migrations.h"
 #include "services/store/event_publisher.h"
+#include "services/store/listener.h"
 #include "services/store/pool.h"
 #include "services/store/tenants_repo.h"
-#include "services/worker/delivery_wakeup.h"
 #include "services/worker/dispatcher.h"
 #include "services/worker/janitor.h"
 
@@ -278,7 +278,13 @@ class BackgroundWorker {
                    const connectors::ConnectorSet& connectors, store::EventPublisher& publisher)
       : janitor_(pool, config, connectors, executor_, publisher),
         dispatcher_(pool, config.delivery, dispatcherOptions(publisher)),
-        wakeup_(config.database.url, [this] { dispatcher_.deliveriesReady(); }) {
+        // why: wakes the dispatcher as soon as any api process created deliveries; on
+        // (re)connecting too, for those created while nobody listened.
+        wakeup_(config.database.url, store::kDeliveriesChannel,
+                [this] { dispatcher_.deliveriesReady(); },
+                [this](bool listening) {
+                  if (listening) dispatcher_.deliveriesReady();
+                }) {
     publisher.onDeliveries([this] { dispatcher_.deliveriesReady(); });
   }
   ~BackgroundWorker() { stop(); }
@@ -299,7 +305,7 @@ class BackgroundWorker {
   http::CurlExecutor executor_;
   worker::Janitor janitor_;
   worker::Dispatcher dispatcher_;
-  worker::DeliveryWakeup wakeup_;
+  store::NotificationListener wakeup_;
   std::atomic<bool> stop_{false};
   std::thread thread_;
   std::thread dispatcher_thread_;

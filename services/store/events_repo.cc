@@ -35,7 +35,7 @@ PublishedBatch publishEvents(pqxx::connection& conn, int limit) {
       "   WHERE s.enabled AND s.deleted_at IS NULL"
       "   AND (cardinality(s.event_types) = 0 OR p.type = ANY (s.event_types))"
       "   RETURNING 1),"
-      // why: worker processes LISTEN on this channel (worker::DeliveryWakeup); delivered on commit.
+      // why: workers LISTEN on kDeliveriesChannel (store::NotificationListener); sent at commit.
       " woken AS (SELECT pg_notify('paymux_deliveries', '') FROM (SELECT 1 FROM fanout LIMIT 1) f)"
       " SELECT (SELECT count(*) FROM published), (SELECT count(*) FROM fanout),"
       "   (SELECT count(*) FROM woken)",

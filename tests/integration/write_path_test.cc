@@ -21,7 +21,7 @@
 #include "services/store/pool.h"
 #include "services/store/tenants_repo.h"
 #include "services/store/write_set.h"
-#include "services/worker/delivery_wakeup.h"
+#include "services/store/listener.h"
 #include "tests/support/test_db.h"
 
 namespace paymux::testing {
@@ -263,7 +263,10 @@ TEST_F(WritePath, WriteSetSkipsAChangedRowWithEverythingTiedToIt) {
 
 TEST_F(WritePath, PublishingDeliveriesWakesListeningWorkersAtOnce) {
   std::atomic<int> wakeups{0};
-  worker::DeliveryWakeup wakeup(Secret(db_.url()), [&] { ++wakeups; });
+  store::NotificationListener wakeup(Secret(db_.url()), store::kDeliveriesChannel, [&] { ++wakeups; },
+                                    [&](bool listening) {
+                                      if (listening) ++wakeups;
+                                    });
   std::atomic<bool> stop{false};
   std::thread listening([&] { wakeup.run(stop); });
   auto eventually = [](auto condition) {
