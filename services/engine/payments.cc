@@ -226,21 +226,27 @@ Reply PaymentService::create(const std::string& tenant_id, Kind kind,
   }
 
   // 3. Record the outcome, its event and the idempotent response in one transaction.
-  tx.attempts = outcome.attempts;
   store::WriteSet writes;
-  applyStatus(writes, tx, outcome.report);
-  // why: written even when the status did not change, so the version check catches a webhook
-  // that changed the row since step 1 and the response never overwrites newer state.
-  writes.changeTransaction(tx, tx.version, std::chrono::system_clock::now());
-  writes.addAttempts(tx.id, outcome.attempts);
-  Reply reply{201, transactionJson(tx), false};
-  if (!idempotency_key.empty()) {
-    writes.completeIdempotencyKey(tx.id, tenant_id, idempotency_key, reply.status, reply.body);
-  }
+  Reply reply = recordOutcome(tx, outcome, idempotency_key, writes);
   Outcome recorded{&tx.id, &writes};
   outcomes_.submit(recorded);
   if (!recorded.conflict) return reply;
   return recordOutcomeAlone(tenant_id, tx.id, idempotency_key, outcome);
+}
+
+Reply PaymentService::recordOutcome(store::TransactionRecord& tx, const CallOutcome& outcome,
+                                    const std::string& idempotency_key, store::WriteSet& writes) {
+  tx.attempts.insert(tx.attempts.end(), outcome.attempts.begin(), outcome.attempts.end());
+  applyStatus(writes, tx, outcome.report);
+  // why: written even when the status did not change, so the version check catches a webhook
+  // that changed the row since it was read and the response never overwrites newer state.
+  writes.changeTransaction(tx, tx.version, std::chrono::system_clock::now());
+  writes.addAttempts(tx.id, outcome.attempts);
+  Reply reply{201, transactionJson(tx), false};
+  if (!idempotency_key.empty()) {
+    writes.completeIdempotencyKey(tx.id, tx.tenant_id, idempotency_key, reply.status, reply.body);
+  }
+  return reply;
 }
 
 std::optional<Reply> PaymentService::claimAlone(const std::string& tenant_id,
@@ -304,17 +310,8 @@ Reply PaymentService::recordOutcomeAlone(const std::string& tenant_id,
       auto stored = store::storedResponse(txn, tenant_id, idempotency_key, transaction_id);
       if (stored) return Reply{stored->first, stored->second, false};
     }
-    current->attempts.insert(current->attempts.end(), outcome.attempts.begin(),
-                             outcome.attempts.end());
     store::WriteSet writes;
-    applyStatus(writes, *current, outcome.report);
-    writes.changeTransaction(*current, current->version, std::chrono::system_clock::now());
-    writes.addAttempts(transaction_id, outcome.attempts);
-    Reply reply{201, transactionJson(*current), false};
-    if (!idempotency_key.empty()) {
-      writes.completeIdempotencyKey(transaction_id, tenant_id, idempotency_key, reply.status,
-                                    reply.body);
-    }
+    Reply reply = recordOutcome(*current, outcome, idempotency_key, writes);
     if (!writes.write(txn).empty()) throw std::runtime_error("a row-locked transaction changed");
     txn.commit();
     if (writes.eventCount() > 0) publisher_.notify();

@@ -72,6 +72,9 @@ class PaymentService {
                                   std::chrono::system_clock::time_point created,
                                   const std::string& request_hash,
                                   const std::string& idempotency_key);
+  /// The outcome's writes on `tx` (as read at tx.version): status, attempts, event, response.
+  Reply recordOutcome(store::TransactionRecord& tx, const CallOutcome& outcome,
+                      const std::string& idempotency_key, store::WriteSet& writes);
   /// Records the outcome on the freshly locked row.
   Reply recordOutcomeAlone(const std::string& tenant_id, const std::string& transaction_id,
                            const std::string& idempotency_key, const CallOutcome& outcome);

@@ -241,5 +241,40 @@ TEST_F(Webhooks, JanitorSettlesATimedOutCollectionOnceAcrossTwoWorkers) {
   EXPECT_TRUE(tx["provider_reference"].IsString());
 }
 
+TEST_F(Webhooks, AWebhookDuringTheProviderCallIsAppliedAndTheAnswerAfterIt) {
+  // The provider reports "processing" (echoing our id) while our call to it is still open: the
+  // webhook changes the row, so the request's own outcome must be applied on top of it, not
+  // over it, with one event each and the attempt recorded once.
+  size_t before = harness_->simA().paymentIds().size();
+  http::HttpResult created;
+  std::thread request([&] {
+    created = harness_->post("/v1/collections", collectionBody(1000, "EUR", "tok_slow", "race-1"),
+                             key_, "race-key-1");
+  });
+  std::string payment;
+  for (int i = 0; i < 200 && payment.empty(); ++i) {
+    auto ids = harness_->simA().paymentIds();
+    if (ids.size() > before) payment = ids.back();
+    else std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_FALSE(payment.empty());
+  EXPECT_EQ(deliver(harness_->simA().webhook(payment, "processing", false, "evt_race_1")).response.status,
+            200);
+  request.join();
+  ASSERT_EQ(created.response.status, 201) << created.response.body;
+  auto body = parse(created.response.body);
+  std::string id = body["id"].GetString();
+  EXPECT_STREQ(body["status"].GetString(), "succeeded");
+  EXPECT_EQ(body["attempts"].Size(), 1u);
+  EXPECT_EQ(outcome("evt_race_1"), "applied");
+  EXPECT_EQ(events(id, "collection.processing"), 1);
+  EXPECT_EQ(events(id, "collection.succeeded"), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM attempts WHERE transaction_id = '" + id + "'"), 1);
+  auto replay = harness_->post("/v1/collections", collectionBody(1000, "EUR", "tok_slow", "race-1"),
+                               key_, "race-key-1");
+  EXPECT_EQ(replay.response.header("idempotent-replayed"), "true");
+  EXPECT_EQ(replay.response.body, created.response.body);
+}
+
 }  // namespace
 }  // namespace paymux::testing
