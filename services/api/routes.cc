@@ -28,6 +28,14 @@ ApiReply ApiRouter::handle(const ApiRequest& request) {
   } catch (const pqxx::broken_connection&) {
     reply = jsonReply(503, errorBody(ApiError::unavailable("database unavailable; retry")));
     reply.headers.emplace_back("Retry-After", "1");
+  } catch (const pqxx::in_doubt_error&) {
+    // why: the connection died during COMMIT (e.g. PostgreSQL restarting), so whether the change
+    // was stored is unknown here; a retry with the same Idempotency-Key finds out. The database
+    // was unavailable: 503, not a 500 of ours.
+    log::warn("database connection lost during commit; outcome unknown",
+              {{"request_id", request.request_id}, {"route", route}});
+    reply = jsonReply(503, errorBody(ApiError::unavailable("database connection lost; retry")));
+    reply.headers.emplace_back("Retry-After", "1");
   }
   reply.route = route;
   return reply;

@@ -116,6 +116,12 @@ export async function psql(url, sql) {
   return r.stdout.trim();
 }
 
+/** psql(url, sql) as rows of column strings (for columns without | or newlines). */
+export async function psqlRows(url, sql) {
+  const out = await psql(url, sql);
+  return out ? out.split('\n').map((line) => line.split('|')) : [];
+}
+
 /** SQL string literal. */
 export function sqlString(value) {
   return `'${String(value).replaceAll("'", "''")}'`;
@@ -459,4 +465,139 @@ export async function eventually(fn, { timeoutMs = 10000, intervalMs = 100, what
     await sleep(intervalMs);
   }
   throw new Error(`${what} not reached within ${timeoutMs} ms (last: ${JSON.stringify(last)})`);
+}
+
+/**
+ * Writes a copy of `base` (config/example.yaml) with each [from, to] of `replacements` applied
+ * (from: a string or a RegExp; each must match, so a changed example fails loudly) and returns
+ * its path under e2e-logs/.
+ */
+export function writeConfig(name, replacements, { base = EXAMPLE_CONFIG } = {}) {
+  let text = fs.readFileSync(base, 'utf8');
+  for (const [from, to] of replacements) {
+    const found = typeof from === 'string' ? text.includes(from) : from.test(text);
+    if (!found) throw new Error(`${path.basename(base)} no longer contains ${from}`);
+    text = text.replace(from, to);
+  }
+  const file = path.join(ensureLogDir(), `${runLabel}-${name}.yaml`);
+  fs.writeFileSync(file, text);
+  return file;
+}
+
+/** Every event of the tenant, oldest first (GET /v1/events?after_sequence= catch-up paging). */
+export async function allEvents(api, key) {
+  const out = [];
+  for (let after = 0; ;) {
+    const r = await api('GET', `/v1/events?limit=100&after_sequence=${after}`, null, { key });
+    if (r.status !== 200) throw new Error(`GET /v1/events answered ${r.status}: ${r.text}`);
+    out.push(...r.json.data);
+    if (!r.json.has_more || r.json.data.length === 0) return out;
+    after = r.json.data.at(-1).sequence;
+  }
+}
+
+/** Whether 127.0.0.1:port can be bound right now (bind-tested, then released). */
+export function portIsFree(port) {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.once('error', () => resolve(false));
+    srv.listen({ host: '127.0.0.1', port, exclusive: true }, () => srv.close(() => resolve(true)));
+  });
+}
+
+/** Waits until 127.0.0.1:port can be bound (a killed process's port before its restart). */
+export async function waitPortFree(port, { timeoutMs = 15000 } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await portIsFree(port))) {
+    if (Date.now() > deadline) throw new Error(`port ${port} is still taken after ${timeoutMs} ms`);
+    await sleep(100);
+  }
+}
+
+/**
+ * Starts `paymuxd work` for the stack (its /healthz, /readyz and /metrics on `port`, a free one
+ * when omitted) and waits until it is ready. The stack stops it too. The process gets .port.
+ */
+export async function startWorker(stack, { name = 'worker', port, env = {} } = {}) {
+  const p = port ?? await freePort();
+  const w = new Proc(name, PAYMUXD, ['work', '--config', stack.config],
+    { env: { ...stack.env, PAYMUX_LISTEN: `127.0.0.1:${p}`, ...env } });
+  w.port = p;
+  stack.procs.push(w);
+  await waitHttp(`http://127.0.0.1:${p}/readyz`, { proc: w, timeoutMs: 60000 });
+  return w;
+}
+
+/**
+ * A seeded pseudo-random generator (mulberry32): returns () => a float in [0, 1). The same seed
+ * gives the same sequence, so a chaos run can be repeated from the seed it prints.
+ */
+export function seededRandom(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * POSTs like a careful client: on a connection error, a timeout, a 5xx or a 409 it sends the same
+ * request again with the same Idempotency-Key (after Retry-After, at most maxRetryAfterMs, else
+ * retryMs),
+ * rotating through `apis` (one per paymuxd, like a load balancer), until another answer or until
+ * deadline (epoch ms, or a function returning it, read before each retry). Resolves with
+ * { response (the final answer, or null), attempts }; each attempt, also pushed to the
+ * `attempts` array passed in as it ends (a live view), is { at, ms, status, retryAfter, json,
+ * error } (error: the connection error code, or 'timeout').
+ */
+export async function postWithRetry(apis, urlPath, body, {
+  key, idempotencyKey, deadline, attemptTimeoutMs = 10000, retryMs = 100, maxRetryAfterMs = 1000,
+  attempts = [],
+} = {}) {
+  for (let i = 0; ; i += 1) {
+    const api = apis[i % apis.length];
+    const at = Date.now();
+    let r = null;
+    let error = null;
+    try {
+      r = await api('POST', urlPath, body, { key, idempotencyKey, timeoutMs: attemptTimeoutMs });
+    } catch (err) {
+      error = err.name === 'TimeoutError' ? 'timeout' : (err.cause?.code || err.message);
+    }
+    const retryAfter = r?.headers.get('retry-after') ?? null;
+    attempts.push({ at, ms: Date.now() - at, status: r?.status ?? null, retryAfter, json: r?.json ?? null, error });
+    const final = r && r.status < 500 && r.status !== 409;
+    if (final) return { response: r, attempts };
+    const wait = retryAfter !== null ? Math.min(Number(retryAfter) * 1000 || retryMs, maxRetryAfterMs) : retryMs;
+    if (Date.now() + wait > (typeof deadline === 'function' ? deadline() : deadline)) {
+      return { response: null, attempts };
+    }
+    await sleep(wait);
+  }
+}
+
+/** Counts items by keyOf(item): { key: count }. */
+export function countBy(items, keyOf) {
+  const out = {};
+  for (const item of items) {
+    const k = String(keyOf(item));
+    out[k] = (out[k] ?? 0) + 1;
+  }
+  return out;
+}
+
+/** The answers of postWithRetry attempts as a short trail: "ECONNRESET 409x18 201". */
+export function attemptTrail(attempts) {
+  const parts = [];
+  for (const a of attempts) {
+    const what = String(a.status ?? a.error);
+    const last = parts.at(-1);
+    if (last && last.what === what) last.n += 1;
+    else parts.push({ what, n: 1 });
+  }
+  return parts.map((p) => (p.n > 1 ? `${p.what}x${p.n}` : p.what)).join(' ');
 }

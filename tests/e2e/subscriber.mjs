@@ -102,8 +102,38 @@ export async function startSubscriber({ host = '127.0.0.1', port = 0, respond } 
       }
       return counts;
     },
+    /**
+     * Stops listening (new connections are refused, open ones dropped) until resume(), which
+     * listens on the same port again; what was received so far is kept.
+     */
+    pause: () => new Promise((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections?.();
+    }),
+    async resume({ timeoutMs = 10000 } = {}) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        try {
+          await new Promise((resolve, reject) => {
+            server.once('error', reject);
+            server.listen({ host, port: actualPort }, () => {
+              server.off('error', reject);
+              resolve();
+            });
+          });
+          return;
+        } catch (err) {
+          if (err.code !== 'EADDRINUSE' || Date.now() > deadline) throw err;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+    },
     close: () => new Promise((resolve) => {
       server.closeAllConnections?.();
+      if (!server.listening) {
+        resolve();
+        return;
+      }
       server.close(() => resolve());
     }),
   };
