@@ -11,6 +11,7 @@
 #include "services/common/log.h"
 #include "services/common/metrics.h"
 #include "services/common/rfc3339.h"
+#include "services/engine/payment_request.h"
 #include "services/engine/serialize.h"
 #include "services/engine/transitions.h"
 #include "services/store/events_repo.h"
@@ -20,78 +21,8 @@
 namespace paymux::engine {
 namespace {
 
-// why: longer than any connector timeout chain, so a live request never looks abandoned.
-constexpr int kIdempotencyLeaseS = 300;
-constexpr size_t kMetadataKeyMax = 40;
-
-std::string member(const rapidjson::Value& obj, const char* name) {
-  return json::getString(obj, name).value_or("");
-}
-
-struct ParsedRequest {
-  connectors::PaymentRequest payment;
-  std::string party_json;
-  std::string metadata_json = "{}";
-  std::string forced_connector;
-  std::string method;
-  std::string country;
-};
-
-ParsedRequest parse(Kind kind, const rapidjson::Document& doc) {
-  ParsedRequest out;
-  auto& p = out.payment;
-  p.kind = kind;
-  p.amount_minor = doc["amount"].GetInt64();
-  p.currency = member(doc, "currency");
-  auto currency = findCurrency(p.currency);
-  if (!currency) {
-    throw ApiError::invalid("parameter_invalid",
-                            "currency must be an ISO 4217 code that paymux knows", "currency");
-  }
-  p.currency_exponent = currency->exponent;
-  p.reference = member(doc, "reference");
-  p.description = member(doc, "description");
-  out.forced_connector = member(doc, "connector");
-  if (const auto* meta = json::getObject(doc, "metadata")) {
-    for (const auto& m : meta->GetObject()) {
-      std::string key(m.name.GetString(), m.name.GetStringLength());
-      if (key.empty() || key.size() > kMetadataKeyMax) {
-        throw ApiError::invalid("parameter_invalid", "metadata keys must be 1-40 characters",
-                                "metadata");
-      }
-      p.metadata[key] = m.value.GetString();
-    }
-    out.metadata_json = json::serialize(*meta);
-  }
-  rapidjson::StringBuffer sb;
-  json::Writer w(sb);
-  w.StartObject();
-  if (kind == Kind::kCollect) {
-    const auto& pm = doc["payment_method"];
-    p.payment_method = {member(pm, "type"), member(pm, "token"), member(pm, "mandate"),
-                        member(pm, "email")};
-    out.method = p.payment_method.type;
-    json::key(w, "payment_method");
-    pm.Accept(w);
-    if (const auto* c = json::getObject(doc, "customer")) {
-      p.customer = {member(*c, "id"), member(*c, "email"), member(*c, "name"), member(*c, "country")};
-      out.country = p.customer.country;
-      json::key(w, "customer");
-      c->Accept(w);
-    }
-  } else {
-    const auto& b = doc["beneficiary"];
-    p.beneficiary = {member(b, "type"),           member(b, "name"),      member(b, "iban"),
-                     member(b, "account_number"), member(b, "sort_code"), member(b, "routing_number"),
-                     member(b, "email"),          member(b, "account_id")};
-    out.method = p.beneficiary.type;
-    json::key(w, "beneficiary");
-    b.Accept(w);
-  }
-  w.EndObject();
-  out.party_json.assign(sb.GetString(), sb.GetSize());
-  return out;
-}
+// why: beyond the connectors' timeouts, time for the database writes around the calls.
+constexpr int kRequestBoundMarginS = 10;
 
 void countAttempt(const std::string& connector, const std::string& outcome, long latency_ms) {
   auto& m = metrics::Registry::global();
@@ -112,6 +43,7 @@ PaymentService::PaymentService(store::Pool& pool, const config::Config& config,
       executor_(executor),
       publisher_(publisher),
       router_(config, connectors),
+      leases_(pool),
       intents_(pool, [](pqxx::connection& conn, std::vector<Intent*>& batch) {
         flushIntents(conn, batch);
       }),
@@ -132,7 +64,8 @@ void PaymentService::flushIntents(pqxx::connection& conn, std::vector<Intent*>& 
     claiming.push_back(intent);
   }
   pqxx::nontransaction txn(conn);  // one statement: it commits as a whole, in one round trip
-  std::vector<bool> stored = store::claimAndInsertTransactions(txn, entries, kIdempotencyLeaseS);
+  std::vector<bool> stored =
+      store::claimAndInsertTransactions(txn, entries, store::LeaseKeeper::kLeaseSeconds);
   for (size_t i = 0; i < claiming.size(); ++i) claiming[i]->stored = stored[i];
 }
 
@@ -151,10 +84,40 @@ std::string PaymentService::providerIdempotencyKey(const std::string& transactio
   return "pmx-" + crypto::sha256Hex(transaction_id + "/" + connector_id).substr(0, 32);
 }
 
+int PaymentService::requestBoundS(const std::vector<std::string>& route) const {
+  int total_ms = 0;
+  for (const auto& id : route) {
+    for (const auto& c : config_.connectors) {
+      if (c.id == id) total_ms += c.timeout_ms;
+    }
+  }
+  return total_ms / 1000 + kRequestBoundMarginS;
+}
+
+int PaymentService::longestRequestS() const {
+  std::vector<std::string> every;
+  for (const auto& c : config_.connectors) every.push_back(c.id);
+  return requestBoundS(every);
+}
+
+std::vector<std::string> PaymentService::routeOf(const store::TransactionRecord& tx,
+                                                 const ParsedRequest& parsed) {
+  // why: the stored connector is the one the first attempt went to; failover continues from
+  // today's route only if that still starts there (the original may have been forced).
+  RouteInput input{tx.kind, tx.currency, parsed.country, parsed.method, tx.amount_minor, ""};
+  std::vector<std::string> route;
+  try {
+    route = router_.route(input, tx.id);
+  } catch (const ApiError&) {
+  }
+  if (route.empty() || route.front() != tx.connector_id) route = {tx.connector_id};
+  return route;
+}
+
 Reply PaymentService::create(const std::string& tenant_id, Kind kind,
                              const rapidjson::Document& body, const std::string& request_hash,
                              const std::string& idempotency_key) {
-  ParsedRequest parsed = parse(kind, body);
+  ParsedRequest parsed = parseRequest(kind, body);
   store::TransactionRecord tx;
   tx.id = crypto::randomId(idPrefix(kind), 20);
   tx.tenant_id = tenant_id;
@@ -166,12 +129,13 @@ Reply PaymentService::create(const std::string& tenant_id, Kind kind,
   tx.description = parsed.payment.description;
   tx.party_json = parsed.party_json;
   tx.metadata_json = parsed.metadata_json;
-  tx.first_check_after_s = config_.janitor.schedule_s.front();
+  tx.idempotency_key = idempotency_key;
 
   RouteInput route_input{kind, tx.currency, parsed.country, parsed.method, tx.amount_minor,
                          parsed.forced_connector};
   std::vector<std::string> route = router_.route(route_input, tx.id);
   tx.connector_id = route.front();
+  tx.first_check_after_s = config_.janitor.schedule_s.front();
 
   // 1. Durably record the transaction (and claim the idempotency key) before any provider call.
   auto created = std::chrono::system_clock::now();
@@ -180,24 +144,61 @@ Reply PaymentService::create(const std::string& tenant_id, Kind kind,
   Intent intent{&tx, &idempotency_key, &request_hash, created};
   intents_.submit(intent);
   if (!intent.stored) {
-    std::optional<Reply> early = claimAlone(tenant_id, tx, created, request_hash, idempotency_key);
-    if (early) return *early;
+    Claim claim = claimAlone(tenant_id, tx, created, request_hash, idempotency_key);
+    if (claim.reply) return *claim.reply;
+    if (claim.resume) return complete(*claim.resume);
   }
-
-  // 2. Call the routed connectors: fail over only on retryable errors, never on declines or on
-  // an unknown outcome.
-  CallOutcome outcome;
+  store::LeaseKeeper::Held lease(leases_, tenant_id, idempotency_key);
   parsed.payment.transaction_id = tx.id;
+  return callAndRecord(tx, parsed.payment, route);
+}
+
+Reply PaymentService::complete(const store::TransactionRecord& stored) {
+  store::LeaseKeeper::Held lease(leases_, stored.tenant_id, stored.idempotency_key);
+  store::TransactionRecord tx = stored;
+  ParsedRequest parsed = requestOf(tx);
+  log::warn("finishing a request whose process stopped before calling the provider",
+            {{"transaction", tx.id}, {"connector", tx.connector_id}});
+  return callAndRecord(tx, parsed.payment, routeOf(tx, parsed));
+}
+
+Reply PaymentService::callAndRecord(store::TransactionRecord& tx,
+                                    connectors::PaymentRequest& payment,
+                                    const std::vector<std::string>& route) {
+  // 2. Call the routed connectors.
+  CallOutcome outcome = callConnectors(payment, route);
+  // 3. Record the outcome, its event and the idempotent response in one transaction.
+  store::WriteSet writes;
+  Reply reply = recordOutcome(tx, outcome, tx.idempotency_key, writes);
+  Outcome recorded{&tx.id, &writes};
+  outcomes_.submit(recorded);
+  if (!recorded.conflict) return reply;
+  return recordOutcomeAlone(tx.tenant_id, tx.id, tx.idempotency_key, outcome);
+}
+
+PaymentService::CallOutcome PaymentService::callConnectors(connectors::PaymentRequest& payment,
+                                                           const std::vector<std::string>& route) {
+  // Fail over only on retryable errors, never on declines or on an unknown outcome.
+  CallOutcome outcome;
+  const std::string& transaction_id = payment.transaction_id;
   for (size_t i = 0; i < route.size(); ++i) {
     const std::string& connector_id = route[i];
     auto* connector = connectors_.find(connector_id);
-    parsed.payment.idempotency_key = providerIdempotencyKey(tx.id, connector_id);
+    outcome.report.connector_id = connector_id;
+    if (connector == nullptr) {
+      // A transaction finished after a configuration change that removed its connector.
+      outcome.attempts.push_back({connector_id, "error", "connector_unavailable", 0, 0});
+      outcome.report.status = TxStatus::kFailed;
+      outcome.report.failure = connectors::Failure{"connector_unavailable",
+                                                   "the connector is no longer configured"};
+      continue;
+    }
+    payment.idempotency_key = providerIdempotencyKey(transaction_id, connector_id);
     auto started = std::chrono::steady_clock::now();
-    connectors::CallResult result = connector->create(parsed.payment, executor_);
+    connectors::CallResult result = connector->create(payment, executor_);
     int latency = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                        std::chrono::steady_clock::now() - started)
                                        .count());
-    outcome.report.connector_id = connector_id;
     if (const auto* paid = std::get_if<connectors::ProviderPayment>(&result)) {
       outcome.attempts.push_back({connector_id, std::string(toString(paid->status)),
                                   paid->failure ? paid->failure->code : "", 0, latency});
@@ -217,21 +218,14 @@ Reply PaymentService::create(const std::string& tenant_id, Kind kind,
     if (err.outcome_unknown) {
       outcome.report.status = TxStatus::kProcessing;
       log::warn("provider outcome unknown; transaction left processing",
-                {{"transaction", tx.id}, {"connector", connector_id}, {"code", err.code}});
+                {{"transaction", transaction_id}, {"connector", connector_id}, {"code", err.code}});
       break;
     }
     outcome.report.status = TxStatus::kFailed;
     outcome.report.failure = connectors::Failure{err.code, err.message};
     if (!err.retryable) break;
   }
-
-  // 3. Record the outcome, its event and the idempotent response in one transaction.
-  store::WriteSet writes;
-  Reply reply = recordOutcome(tx, outcome, idempotency_key, writes);
-  Outcome recorded{&tx.id, &writes};
-  outcomes_.submit(recorded);
-  if (!recorded.conflict) return reply;
-  return recordOutcomeAlone(tenant_id, tx.id, idempotency_key, outcome);
+  return outcome;
 }
 
 Reply PaymentService::recordOutcome(store::TransactionRecord& tx, const CallOutcome& outcome,
@@ -249,33 +243,32 @@ Reply PaymentService::recordOutcome(store::TransactionRecord& tx, const CallOutc
   return reply;
 }
 
-std::optional<Reply> PaymentService::claimAlone(const std::string& tenant_id,
-                                                const store::TransactionRecord& tx,
-                                                std::chrono::system_clock::time_point created,
-                                                const std::string& request_hash,
-                                                const std::string& idempotency_key) {
-  return pool_.run([&](pqxx::connection& conn) -> std::optional<Reply> {
+PaymentService::Claim PaymentService::claimAlone(const std::string& tenant_id,
+                                                 const store::TransactionRecord& tx,
+                                                 std::chrono::system_clock::time_point created,
+                                                 const std::string& request_hash,
+                                                 const std::string& idempotency_key) {
+  return pool_.run([&](pqxx::connection& conn) -> Claim {
     pqxx::work txn(conn);
     if (!idempotency_key.empty()) {
       auto claim = store::claimIdempotencyKey(txn, tenant_id, idempotency_key, request_hash, tx.id,
-                                              kIdempotencyLeaseS);
+                                              store::LeaseKeeper::kLeaseSeconds);
       switch (claim.state) {
         case store::IdempotencyState::kAcquired:
           break;
         case store::IdempotencyState::kReplay:
-          return Reply{claim.response_status, claim.response_body, true};
+          return Claim{Reply{claim.response_status, claim.response_body, true}, std::nullopt};
         case store::IdempotencyState::kMismatch:
           throw ApiError(422, "idempotency_error", "idempotency_key_reused",
                          "this Idempotency-Key was already used with a different request");
         case store::IdempotencyState::kInProgress:
           // why: our own batch committed although its connection was lost before the answer
           // (and the batch was written again): the claim and the transaction are ours.
-          if (claim.transaction_id == tx.id) return std::nullopt;
+          if (claim.transaction_id == tx.id) return Claim{};
           throw ApiError(409, "idempotency_error", "idempotency_key_in_use",
                          "a request with this Idempotency-Key is still being processed");
         case store::IdempotencyState::kAbandoned: {
-          // The first request died after storing its transaction: answer with that transaction
-          // as it stands now; its outcome is settled by webhook or status polling.
+          // The first request's process died after storing its transaction.
           auto existing = store::findTransaction(txn, tenant_id, claim.transaction_id);
           if (!existing) {
             store::releaseIdempotencyKey(txn, tenant_id, idempotency_key);
@@ -283,16 +276,25 @@ std::optional<Reply> PaymentService::claimAlone(const std::string& tenant_id,
             throw ApiError(409, "idempotency_error", "idempotency_key_in_use",
                            "the earlier request with this Idempotency-Key did not finish; retry");
           }
+          if (existing->status == TxStatus::kPending && existing->attempts.empty()) {
+            // It died before its provider call was recorded: take its lease and finish it
+            // (the provider gets the same idempotency key, so it is never charged twice).
+            store::leaseIdempotencyKey(txn, tenant_id, idempotency_key,
+                                       store::LeaseKeeper::kLeaseSeconds);
+            txn.commit();
+            return Claim{std::nullopt, *existing};
+          }
+          // Its outcome was recorded by a webhook or the janitor meanwhile: answer with it.
           Reply reply{201, transactionJson(*existing), false};
           store::completeIdempotencyKey(txn, tenant_id, idempotency_key, reply.status, reply.body);
           txn.commit();
-          return reply;
+          return Claim{reply, std::nullopt};
         }
       }
     }
     store::insertTransaction(txn, tx, created);
     txn.commit();
-    return std::nullopt;
+    return Claim{};
   });
 }
 

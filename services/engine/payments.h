@@ -6,10 +6,12 @@
 #include "connectors/registry.h"
 #include "services/common/config.h"
 #include "services/common/http_client.h"
+#include "services/engine/payment_request.h"
 #include "services/engine/routing.h"
 #include "services/engine/transitions.h"
 #include "services/store/event_publisher.h"
 #include "services/store/group_commit.h"
+#include "services/store/lease_keeper.h"
 #include "services/store/pool.h"
 #include "services/store/write_set.h"
 
@@ -35,6 +37,15 @@ class PaymentService {
   /// `idempotency_key` may be empty. Throws ApiError for client faults.
   Reply create(const std::string& tenant_id, Kind kind, const rapidjson::Document& body,
                const std::string& request_hash, const std::string& idempotency_key);
+
+  /// Finishes a stored transaction whose request never recorded a provider call (its process
+  /// died): calls the provider with the same idempotency key the first attempt used, records
+  /// the outcome and stores it as the answer of its Idempotency-Key. The caller holds that key
+  /// (its lease expired and was taken over) or the transaction has none.
+  Reply complete(const store::TransactionRecord& tx);
+  /// An upper bound on how long any live request can take (every connector timing out, and a
+  /// margin): a transaction without an Idempotency-Key older than this has no live request.
+  int longestRequestS() const;
 
   Reply get(const std::string& tenant_id, Kind kind, const std::string& id);
   Reply list(const std::string& tenant_id, Kind kind, int limit, const std::string& starting_after,
@@ -64,11 +75,25 @@ class PaymentService {
     StatusReport report;
     std::vector<store::AttemptRecord> attempts;
   };
+  /// What claimAlone found: a final answer, a transaction of an abandoned request to finish,
+  /// or neither (the key is ours: go on).
+  struct Claim {
+    std::optional<Reply> reply;
+    std::optional<store::TransactionRecord> resume;
+  };
   static void flushIntents(pqxx::connection& conn, std::vector<Intent*>& batch);
+  /// Longest a live request on `route` can take (its connectors' timeouts and a margin).
+  int requestBoundS(const std::vector<std::string>& route) const;
+  /// The route to finish `tx` on: today's, if it still starts at the stored connector.
+  std::vector<std::string> routeOf(const store::TransactionRecord& tx, const ParsedRequest& parsed);
+  Reply callAndRecord(store::TransactionRecord& tx, connectors::PaymentRequest& payment,
+                      const std::vector<std::string>& route);
+  CallOutcome callConnectors(connectors::PaymentRequest& payment,
+                             const std::vector<std::string>& route);
   void flushOutcomes(pqxx::connection& conn, std::vector<Outcome*>& batch);
-  /// Claims the key on its own (replay, mismatch, in progress, abandoned); nullopt when claimed
-  /// and the transaction stored.
-  std::optional<Reply> claimAlone(const std::string& tenant_id, const store::TransactionRecord& tx,
+  /// Claims the key on its own (replay, mismatch, in progress, abandoned) and, when it is ours,
+  /// stores the transaction.
+  Claim claimAlone(const std::string& tenant_id, const store::TransactionRecord& tx,
                                   std::chrono::system_clock::time_point created,
                                   const std::string& request_hash,
                                   const std::string& idempotency_key);
@@ -85,6 +110,7 @@ class PaymentService {
   http::HttpExecutor& executor_;
   store::EventPublisher& publisher_;
   Router router_;
+  store::LeaseKeeper leases_;
   store::GroupCommit<Intent> intents_;
   store::GroupCommit<Outcome> outcomes_;
 };

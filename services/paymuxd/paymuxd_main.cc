@@ -276,7 +276,8 @@ class BackgroundWorker {
  public:
   BackgroundWorker(store::Pool& pool, const config::Config& config,
                    const connectors::ConnectorSet& connectors, store::EventPublisher& publisher)
-      : janitor_(pool, config, connectors, executor_, publisher),
+      : payments_(pool, config, connectors, executor_, publisher),
+        janitor_(pool, config, connectors, executor_, publisher, payments_),
         dispatcher_(pool, config.delivery, dispatcherOptions(publisher)),
         // why: wakes the dispatcher as soon as any api process created deliveries; on
         // (re)connecting too, for those created while nobody listened.
@@ -303,6 +304,7 @@ class BackgroundWorker {
 
  private:
   http::CurlExecutor executor_;
+  engine::PaymentService payments_;  // the janitor finishes requests whose process died
   worker::Janitor janitor_;
   worker::Dispatcher dispatcher_;
   store::NotificationListener wakeup_;

@@ -103,10 +103,10 @@ std::vector<bool> claimAndInsertTransactions(pqxx::transaction_base& txn,
       "   RETURNING transaction_id),"
       " stored AS (INSERT INTO transactions (id, tenant_id, kind, status, amount_minor, currency,"
       "     reference, description, connector_id, party, metadata, next_check_at, created_at,"
-      "     updated_at)"
+      "     updated_at, idempotency_key)"
       "   SELECT id, tenant_id, kind, status, amount_minor, currency, reference, description,"
       "     connector_id, party::jsonb, metadata::jsonb,"
-      "     now() + make_interval(secs => first_check_s), created_at, created_at"
+      "     now() + make_interval(secs => first_check_s), created_at, created_at, key"
       "   FROM input WHERE key IS NULL OR id IN (SELECT transaction_id FROM claimed)"
       "   ORDER BY ord RETURNING id)"
       " SELECT id FROM stored",
@@ -128,6 +128,14 @@ std::optional<std::pair<int, std::string>> storedResponse(pqxx::transaction_base
       tenant_id, key, transaction_id);
   if (rows.empty()) return std::nullopt;
   return std::make_pair(rows[0][0].as<int>(), rows[0][1].as<std::string>());
+}
+
+void leaseIdempotencyKey(pqxx::transaction_base& txn, const std::string& tenant_id,
+                         const std::string& key, int lease_s) {
+  txn.exec_params(
+      "UPDATE idempotency_keys SET locked_until = now() + make_interval(secs => $3)"
+      " WHERE tenant_id = $1 AND key = $2",
+      tenant_id, key, lease_s);
 }
 
 void releaseIdempotencyKey(pqxx::work& txn, const std::string& tenant_id, const std::string& key) {

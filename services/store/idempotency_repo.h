@@ -55,6 +55,10 @@ std::optional<std::pair<int, std::string>> storedResponse(pqxx::transaction_base
                                                           const std::string& key,
                                                           const std::string& transaction_id);
 
+/// Extends the key's lease by lease_s from now (a request taking over an abandoned one).
+void leaseIdempotencyKey(pqxx::transaction_base& txn, const std::string& tenant_id,
+                         const std::string& key, int lease_s);
+
 /// Forgets a claim whose request created nothing (so the client may retry it).
 void releaseIdempotencyKey(pqxx::work& txn, const std::string& tenant_id, const std::string& key);
 

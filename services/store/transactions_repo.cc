@@ -18,7 +18,8 @@ constexpr const char* kColumns =
     " to_char(t.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
     " (SELECT count(*) FROM provider_events pe WHERE pe.transaction_id = t.id),"
     " coalesce((SELECT to_char(max(pe.received_at) AT TIME ZONE 'UTC',"
-    "   'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM provider_events pe WHERE pe.transaction_id = t.id), '')";
+    "   'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM provider_events pe WHERE pe.transaction_id = t.id), ''),"
+    " coalesce(t.idempotency_key, '')";
 
 TransactionRecord fromRow(const pqxx::row& r) {
   TransactionRecord t;
@@ -42,6 +43,7 @@ TransactionRecord fromRow(const pqxx::row& r) {
   t.updated_at = r[17].as<std::string>();
   t.provider_event_count = r[18].as<long>();
   t.last_provider_event_at = r[19].as<std::string>();
+  t.idempotency_key = r[20].as<std::string>();
   return t;
 }
 
@@ -78,13 +80,14 @@ void insertTransaction(pqxx::work& txn, const TransactionRecord& t,
   txn.exec_params(
       "INSERT INTO transactions (id, tenant_id, kind, status, amount_minor, currency, reference,"
       " description, connector_id, provider_ref, party, metadata, next_check_at, created_at,"
-      " updated_at)"
+      " updated_at, idempotency_key)"
       " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12::jsonb,"
-      "   now() + make_interval(secs => $13), $14, $14)",
+      "   now() + make_interval(secs => $13), $14, $14, $15)",
       t.id, t.tenant_id, std::string(toString(t.kind)), std::string(toString(t.status)),
       t.amount_minor, t.currency, t.reference, nullIfEmpty(t.description),
       nullIfEmpty(t.connector_id), nullIfEmpty(t.provider_ref), t.party_json, t.metadata_json,
-      t.first_check_after_s, formatRfc3339(created_at, /*microseconds=*/true));
+      t.first_check_after_s, formatRfc3339(created_at, /*microseconds=*/true),
+      nullIfEmpty(t.idempotency_key));
 }
 
 std::optional<TransactionRecord> findTransaction(pqxx::transaction_base& txn,

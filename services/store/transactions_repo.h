@@ -38,6 +38,7 @@ struct TransactionRecord {
   std::string created_at;            // RFC 3339 UTC
   std::string updated_at;
   std::vector<AttemptRecord> attempts;
+  std::string idempotency_key;       // the Idempotency-Key the transaction was created with, or ""
   int first_check_after_s = 300;     // insert only: when the janitor first re-checks it
   long provider_event_count = 0;
   std::string last_provider_event_at;  // "" when none

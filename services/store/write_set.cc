@@ -72,7 +72,7 @@ constexpr const char* kWrite =
     "     response_body = x.body, locked_until = NULL"
     "   FROM json_to_recordset($6::json) AS x(ord int, transaction_id text, tenant_id text,"
     "     key text, status int, body text)"
-    "   WHERE k.tenant_id = x.tenant_id AND k.key = x.key"
+    "   WHERE k.tenant_id = x.tenant_id AND k.key = x.key AND k.transaction_id = x.transaction_id"
     "   AND x.transaction_id NOT IN (SELECT id FROM skipped)"
     "   RETURNING 1)"
     " SELECT id FROM skipped";

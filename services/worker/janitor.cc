@@ -8,6 +8,8 @@
 #include "services/common/metrics.h"
 #include "services/engine/reconcile.h"
 #include "services/engine/transitions.h"
+#include "services/store/idempotency_repo.h"
+#include "services/store/lease_keeper.h"
 #include "services/store/transactions_repo.h"
 
 namespace paymux::worker {
@@ -116,6 +118,37 @@ int Janitor::retryUnmatched() {
   });
 }
 
+bool Janitor::finishAbandoned(const std::string& id) {
+  auto taken = pool_.run([&](pqxx::connection& conn) -> std::optional<store::TransactionRecord> {
+    pqxx::work txn(conn);
+    auto tx = store::findTransaction(txn, "", id, /*for_update=*/true);
+    if (!tx || tx->status != TxStatus::kPending || !tx->attempts.empty()) return std::nullopt;
+    if (tx->idempotency_key.empty()) {
+      // why: without a key there is no lease to tell a live request from a dead one; only age.
+      bool old_enough = txn.exec_params(
+          "SELECT created_at <= now() - make_interval(secs => $2) FROM transactions WHERE id = $1",
+          id, payments_.longestRequestS())[0][0].as<bool>();
+      if (!old_enough) return std::nullopt;
+    } else {
+      auto key = txn.exec_params(
+          "SELECT state = 'running' AND locked_until <= now() FROM idempotency_keys"
+          " WHERE tenant_id = $1 AND key = $2 AND transaction_id = $3 FOR UPDATE",
+          tx->tenant_id, tx->idempotency_key, tx->id);
+      // why: a live lease means a client's retry is finishing it right now.
+      if (!key.empty() && !key[0][0].as<bool>()) return std::nullopt;
+      if (!key.empty()) {
+        store::leaseIdempotencyKey(txn, tx->tenant_id, tx->idempotency_key,
+                                   store::LeaseKeeper::kLeaseSeconds);
+      }
+    }
+    txn.commit();
+    return tx;
+  });
+  if (!taken) return false;
+  payments_.complete(*taken);
+  return true;
+}
+
 void Janitor::checkDueTransactions(Pass& pass) {
   // Claim due rows and push their next check out before calling anyone, so a crash or another
   // worker never re-checks the same row in the same slot.
@@ -129,7 +162,8 @@ void Janitor::checkDueTransactions(Pass& pass) {
         "   next_check_at = now() + make_interval(secs =>"
         "     ($1::int[])[least(t.check_count + 2, array_length($1::int[], 1))])"
         " FROM due WHERE t.id = due.id"
-        " RETURNING t.id, t.kind, coalesce(t.connector_id, ''), coalesce(t.provider_ref, '')",
+        " RETURNING t.id, t.kind, coalesce(t.connector_id, ''), coalesce(t.provider_ref, ''),"
+        "   t.status = 'pending' AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.transaction_id = t.id)",
         scheduleArray(config_.janitor.schedule_s), kBatch);
     txn.commit();
     return rows;
@@ -139,6 +173,14 @@ void Janitor::checkDueTransactions(Pass& pass) {
     Kind kind = kindFromString(row[1].as<std::string>()).value_or(Kind::kCollect);
     std::string connector_id = row[2].as<std::string>();
     std::string provider_ref = row[3].as<std::string>();
+    if (row[4].as<bool>()) {
+      // Stored, but no provider call was ever recorded: its request's process died.
+      ++pass.transactions_checked;
+      bool finished = finishAbandoned(id);
+      countCheck(connector_id, finished ? "completed" : "unchanged");
+      if (finished) ++pass.transactions_changed;
+      continue;
+    }
     auto* connector = connectors_.find(connector_id);
     if (connector == nullptr || !connector->capabilities().can_fetch_status) {
       countCheck(connector_id, "unfetchable");

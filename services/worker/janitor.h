@@ -5,25 +5,28 @@
 #include "connectors/registry.h"
 #include "services/common/config.h"
 #include "services/common/http_client.h"
+#include "services/engine/payments.h"
 #include "services/store/event_publisher.h"
 #include "services/store/pool.h"
 
 namespace paymux::worker {
 
-/// Settles what webhooks did not: retries parked (unmatched) provider events, and re-checks
+/// Settles what webhooks did not: retries parked (unmatched) provider events, re-checks
 /// transactions stuck in a non-final status through the connector's status fetch, on the
-/// configured backoff. Rows are claimed with FOR UPDATE SKIP LOCKED, so any number of workers
+/// configured backoff, and finishes transactions whose request died before calling the
+/// provider (PaymentService::complete). Rows are claimed with FOR UPDATE SKIP LOCKED, so any number of workers
 /// share the work without checking one row twice.
 class Janitor {
  public:
   Janitor(store::Pool& pool, const config::Config& config,
           const connectors::ConnectorSet& connectors, http::HttpExecutor& executor,
-          store::EventPublisher& publisher)
+          store::EventPublisher& publisher, engine::PaymentService& payments)
       : pool_(pool),
         config_(config),
         connectors_(connectors),
         executor_(executor),
-        publisher_(publisher) {}
+        publisher_(publisher),
+        payments_(payments) {}
 
   struct Pass {
     int events_retried = 0;
@@ -36,6 +39,9 @@ class Janitor {
 
  private:
   int retryUnmatched();
+  /// Finishes a transaction whose request died before calling its provider, unless a live
+  /// request holds its Idempotency-Key; true when it did.
+  bool finishAbandoned(const std::string& id);
   void checkDueTransactions(Pass& pass);
 
   store::Pool& pool_;
@@ -43,6 +49,7 @@ class Janitor {
   const connectors::ConnectorSet& connectors_;
   http::HttpExecutor& executor_;
   store::EventPublisher& publisher_;
+  engine::PaymentService& payments_;
 };
 
 }  // namespace paymux::worker

@@ -1,5 +1,5 @@
 // Shared by the chaos tests: explains requests that never got a final answer, from the
-// database (read only), for the known-bug (todo) tests.
+// database (read only), for the tests that every request is answered and settled.
 import { attemptTrail, psqlRows, sqlString } from '../e2e/lib.mjs';
 
 /**
@@ -23,7 +23,7 @@ export async function stuckRequests(stack, entries) {
 /**
  * The tenant's transactions not in a final status, split into `known` (the sandbox provider
  * has the payment: webhook or janitor still to settle it) and `orphans` (stored, but the
- * provider never heard of it: nothing will ever settle it; a known paymux bug).
+ * provider never heard of it: only a retry or the janitor finishing it can settle it).
  */
 export async function unsettledTransactions(stack) {
   const open = await psqlRows(stack.db.url, 'SELECT id FROM transactions WHERE tenant_id = ' +

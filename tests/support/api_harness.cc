@@ -105,8 +105,9 @@ ApiHarness::ApiHarness(Options options) : options_(options), impl_(std::make_uni
   impl_->events = std::make_unique<engine::EventService>(*impl_->pool, *impl_->publisher);
   impl_->webhooks = std::make_unique<engine::WebhookService>(
       *impl_->pool, *impl_->connectors, impl_->executor, *impl_->publisher);
-  impl_->janitor = std::make_unique<worker::Janitor>(
-      *impl_->pool, impl_->config, *impl_->connectors, impl_->executor, *impl_->publisher);
+  impl_->janitor = std::make_unique<worker::Janitor>(*impl_->pool, impl_->config,
+                                                     *impl_->connectors, impl_->executor,
+                                                     *impl_->publisher, *impl_->payments);
   impl_->subscriptions =
       std::make_unique<engine::SubscriptionService>(*impl_->pool, impl_->config.delivery);
   impl_->dispatcher_options.poll_interval = std::chrono::milliseconds(options.dispatcher_poll_ms);
