@@ -1,5 +1,6 @@
 # paymux_add_library(NAME DIR ...deps): one library per folder. Sources are the folder's *.cc
-# files except *_test.cc and *_main.cc; unit tests (*_test.cc) become one test binary labelled unit.
+# files except *_test.cc and *_main.cc; unit tests (*_test.cc) become one test binary labelled unit
+# (part of sanitizer_suite: the sanitizer build runs every unit test).
 function(paymux_add_library name)
   cmake_parse_arguments(ARG "" "" "PUBLIC;PRIVATE;TEST_DEPS" ${ARGN})
   file(GLOB _all CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*.cc)
@@ -22,6 +23,7 @@ function(paymux_add_library name)
       paymux_warnings)
     gtest_discover_tests(${name}_unit_tests PROPERTIES LABELS unit
       ENVIRONMENT "PAYMUX_SOURCE_DIR=${PAYMUX_SOURCE_DIR}" DISCOVERY_TIMEOUT 30)
+    add_dependencies(sanitizer_suite ${name}_unit_tests)
   endif()
 endfunction()
 include(GoogleTest)

@@ -160,10 +160,10 @@ stop_pidfile() {
 }
 
 # --- build -------------------------------------------------------------------------------------
-# cmake_build BUILD_DIR [CMAKE_CONFIGURE_ARGS...]: configure (only when BUILD_DIR has no usable
-# cache) and build with all cores.
-cmake_build() {
-  local dir=$1 jobs
+# cmake_configure BUILD_DIR [CMAKE_CONFIGURE_ARGS...]: configure, only when BUILD_DIR has no
+# usable cache.
+cmake_configure() {
+  local dir=$1
   shift
   command -v cmake >/dev/null || die "cmake not found; run scripts/deps"
   if [[ -f $dir/CMakeCache.txt && (-f $dir/Makefile || -f $dir/build.ninja) ]]; then
@@ -173,8 +173,23 @@ cmake_build() {
     cmake -S "$PAYMUX_ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPAYMUX_WERROR=ON "$@" ||
       die "cmake configure of $dir failed (see the messages above)"
   fi
-  jobs=$(nproc 2>/dev/null || echo 2)
-  cmake --build "$dir" -j"$jobs" || die "build in $dir failed (see the compiler errors above)"
+}
+
+# cmake_build BUILD_DIR [CMAKE_CONFIGURE_ARGS...]: configure if needed, build with all cores.
+cmake_build() {
+  cmake_configure "$@"
+  cmake --build "$1" -j"$(nproc 2>/dev/null || echo 2)" ||
+    die "build in $1 failed (see the compiler errors above)"
+}
+
+# cmake_build_target BUILD_DIR TARGET [CMAKE_CONFIGURE_ARGS...]: the same for TARGET and what it
+# depends on only.
+cmake_build_target() {
+  local dir=$1 target=$2
+  shift 2
+  cmake_configure "$dir" "$@"
+  cmake --build "$dir" --target "$target" -j"$(nproc 2>/dev/null || echo 2)" ||
+    die "build of $target in $dir failed (see the compiler errors above)"
 }
 
 # --- misc --------------------------------------------------------------------------------------

@@ -3,7 +3,9 @@
 // UTF-8, control characters, overlong strings and bodies, long and many headers, wrong content
 // types, unknown fields, SQL- and script-like strings (stored and echoed verbatim), bad currencies,
 // bad ids and query parameters, unsigned and forged webhooks; raw-socket cases for bytes libcurl
-// would encode, and connection-level cases (BadInputConnection).
+// would encode, and connection-level cases: requests whose framing is refused, answered in JSON
+// and followed by a closed connection that parses nothing more (BadInputFraming), and request
+// smuggling through a refused oversized body (BadInputConnection).
 //
 // Table-driven: every case states the exact status and error code API.md requires; where the
 // server's answer was debatable, the answer a demanding payments API should give, with the reason
@@ -22,6 +24,7 @@
 #include <unistd.h>
 
 #include <cctype>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -32,7 +35,9 @@
 #include <pqxx/pqxx>
 #include <set>
 #include <string>
+#include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "connectors/sandbox/sandbox_transformers.h"
@@ -258,51 +263,93 @@ std::string expand(std::string s) {
   return s;
 }
 
-/// One request as raw bytes on a new connection (for what libcurl will not send, such as raw
-/// non-ASCII bytes in the path): the answer is read until the server closes or Content-Length.
-http::HttpResult sendRaw(const std::string& bytes) {
+/// A client connection to the harness's server that sends and reads raw bytes (for what libcurl
+/// will not send, such as raw non-ASCII bytes in a path or a broken request line).
+class RawConnection {
+ public:
+  explicit RawConnection(int timeout_s = 10) {
+    std::string base = harness->baseUrl();
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    timeval tv{timeout_s, 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(std::stoi(base.substr(base.rfind(':') + 1))));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ = fd_ >= 0 && ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  }
+  ~RawConnection() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  RawConnection(const RawConnection&) = delete;
+  RawConnection& operator=(const RawConnection&) = delete;
+
+  bool connected() const { return connected_; }
+
+  /// False when the server stopped accepting bytes (it shut the connection).
+  bool send(std::string_view bytes) {
+    for (size_t sent = 0; sent < bytes.size();) {
+      ssize_t n = ::send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+      if (n <= 0) return false;
+      sent += static_cast<size_t>(n);
+    }
+    return true;
+  }
+
+  /// The next answer's bytes: its head and a Content-Length body (without one, everything until
+  /// the server closes). Shorter when the connection ends or times out first.
+  std::string readAnswer() {
+    for (;;) {
+      size_t end = pending_.find("\r\n\r\n");
+      if (end != std::string::npos) {
+        std::string lower = pending_.substr(0, end);
+        for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        size_t cl = lower.find("\r\ncontent-length:");
+        if (cl != std::string::npos) {
+          size_t size = end + 4 + std::stoul(lower.substr(cl + 17));
+          if (pending_.size() >= size) {
+            std::string answer = pending_.substr(0, size);
+            pending_.erase(0, size);
+            return answer;
+          }
+        }
+      }
+      if (readMore() <= 0) return std::exchange(pending_, "");
+    }
+  }
+
+  /// Reads until the server closes the connection; false when it is still open at the timeout.
+  /// `rest` receives everything read.
+  bool readUntilClosed(std::string* rest) {
+    ssize_t n;
+    while ((n = readMore()) > 0) {
+    }
+    *rest = std::exchange(pending_, "");
+    return n == 0 || (n < 0 && errno == ECONNRESET);
+  }
+
+ private:
+  ssize_t readMore() {
+    char buf[8192];
+    ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+    if (n > 0) pending_.append(buf, static_cast<size_t>(n));
+    return n;
+  }
+
+  int fd_ = -1;
+  bool connected_ = false;
+  std::string pending_;
+};
+
+/// An answer's bytes as an HttpResult (lower-case header names).
+http::HttpResult parseAnswer(const std::string& in) {
   http::HttpResult out;
-  auto fail = [&](std::string why) {
-    out.error = http::TransportError::kOther;
-    out.error_message = std::move(why);
-    return out;
-  };
-  std::string base = harness->baseUrl();
-  int port = std::stoi(base.substr(base.rfind(':') + 1));
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return fail("socket");
-  timeval tv{10, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return fail("connect");
-  }
-  for (size_t sent = 0; sent < bytes.size();) {
-    ssize_t n = ::send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
-    if (n <= 0) break;
-    sent += static_cast<size_t>(n);
-  }
-  std::string in;
-  char buf[8192];
-  for (;;) {
-    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-    if (n <= 0) break;
-    in.append(buf, static_cast<size_t>(n));
-    size_t end = in.find("\r\n\r\n");
-    if (end == std::string::npos) continue;
-    std::string lower = in.substr(0, end);
-    for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    size_t cl = lower.find("\r\ncontent-length:");
-    if (cl != std::string::npos && in.size() >= end + 4 + std::stoul(lower.substr(cl + 17))) break;
-  }
-  ::close(fd);
   size_t end = in.find("\r\n\r\n");
-  if (in.rfind("HTTP/1.", 0) != 0 || end == std::string::npos)
-    return fail("no HTTP answer: " + in.substr(0, 80));
+  if (in.rfind("HTTP/1.", 0) != 0 || end == std::string::npos) {
+    out.error = http::TransportError::kOther;
+    out.error_message = "no HTTP answer: " + in.substr(0, 80);
+    return out;
+  }
   out.response.status = std::stol(in.substr(9, 3));
   size_t line = in.find("\r\n");
   while (line < end) {
@@ -319,6 +366,20 @@ http::HttpResult sendRaw(const std::string& bytes) {
   }
   out.response.body = in.substr(end + 4);
   return out;
+}
+
+/// One request as raw bytes on a new connection; the answer is read until the server closes or
+/// its Content-Length is complete.
+http::HttpResult sendRaw(const std::string& bytes) {
+  RawConnection conn;
+  if (!conn.connected()) {
+    http::HttpResult out;
+    out.error = http::TransportError::kOther;
+    out.error_message = "connect";
+    return out;
+  }
+  conn.send(bytes);
+  return parseAnswer(conn.readAnswer());
 }
 
 http::HttpResult send(const Case& c) {
@@ -1440,20 +1501,9 @@ class BadInput : public ::testing::TestWithParam<Case> {
   static void SetUpTestSuite() { ensureHarness(); }
 };
 
-// Pistache 0.0.5 answers these itself (plain text, no request id) before paymux sees them, or
-// keeps reading a refused oversized body as further requests. Open bugs, listed in the issue
-// notes; the cases stay in the table so fixing Pistache (or fronting it) turns them back on.
-const std::set<std::string> kKnownPistacheLimitations = {
-    "content_type_json_patch", "content_type_jsonx", "content_type_json_prefix_space",
-    "body_4_mib",              "method_unknown",     "method_lower_case",
-};
-
 TEST_P(BadInput, AnswersExactly) {
   const Case& c = GetParam();
   ASSERT_NE(harness, nullptr);
-  if (kKnownPistacheLimitations.count(c.name)) {
-    GTEST_SKIP() << "known Pistache 0.0.5 limitation (open): " << c.name;
-  }
   if (!c.why.empty()) RecordProperty("why", c.why);
   SCOPED_TRACE(c.why.empty() ? c.method + " " + c.path.substr(0, 80) : "expected because " + c.why);
   auto r = send(c);
@@ -1493,72 +1543,295 @@ TEST_P(BadInput, AnswersExactly) {
   if (c.check) c.check(c, r);
 }
 
-/// Everything the server sends back on one connection for `bytes`, until it closes or 5 s pass.
-std::string exchange(const std::string& bytes) {
-  std::string base = harness->baseUrl();
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  timeval tv{5, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(std::stoi(base.substr(base.rfind(':') + 1))));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  std::string in;
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
-    for (size_t sent = 0; sent < bytes.size();) {
-      ssize_t n = ::send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
-      if (n <= 0) break;
-      sent += static_cast<size_t>(n);
-    }
-    char buf[8192];
-    for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;)
-      in.append(buf, static_cast<size_t>(n));
+// ---- connection-level cases ----------------------------------------------------------------
+
+std::string lowerCase(std::string s) {
+  for (char& ch : s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return s;
+}
+
+const std::string kAfterRefusal =
+    "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Request-Id: after-refusal\r\n\r\n";
+
+/// A request whose framing the server must refuse: it answers `status`/`code` as JSON and then
+/// closes the connection, so `next` (sent on the same connection after the answer arrived, where
+/// a server that keeps parsing would take it for a new request) is never answered.
+struct FramingCase {
+  FramingCase(std::string name_, std::string bytes_, long status_, std::string code_,
+              std::string next_ = kAfterRefusal, std::string message_names_ = "")
+      : name(std::move(name_)),
+        bytes(std::move(bytes_)),
+        status(status_),
+        code(std::move(code_)),
+        next(std::move(next_)),
+        message_names(std::move(message_names_)) {}
+  std::string name;
+  std::string bytes;
+  long status;
+  std::string code;
+  std::string next;
+  std::string message_names;  // the field the error message must name, if any
+};
+
+void PrintTo(const FramingCase& c, std::ostream* os) {  // NOLINT(readability-identifier-naming)
+  *os << c.name;
+}
+
+std::string postHead(const std::string& extra_headers) {
+  return "POST /v1/collections HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" +
+         extra_headers + "\r\n";
+}
+
+std::vector<FramingCase> framingCases() {
+  const std::string get = "GET /healthz HTTP/1.1\r\nHost: x\r\n";
+  const std::string body = validCollection();
+  const std::string length = "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  // why the bodies come as `next`: a server that misreads the length takes them for a request.
+  const std::string smuggled_body = kAfterRefusal;
+  return {
+      {"unknown_method", "FOO /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 405, "method_not_allowed"},
+      {"lower_case_method", "get /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 405, "method_not_allowed"},
+      {"http_version_1_2", "GET /healthz HTTP/1.2\r\nHost: x\r\n\r\n", 400, "request_malformed"},
+      {"http_version_prefix", "GET /healthz HTTP/1\r\nHost: x\r\n\r\n", 400, "request_malformed"},
+      {"request_line_without_version", "GET /healthz\r\nHost: x\r\n\r\n", 400, "request_malformed"},
+      {"request_line_bare_lf", "GET /healthz\nHTTP/1.1\r\nHost: x\r\n\r\n", 400,
+       "request_malformed"},
+      {"control_character_in_target", "GET /heal\x01thz HTTP/1.1\r\nHost: x\r\n\r\n", 400,
+       "request_malformed"},
+      {"header_line_without_colon", get + "NoColonHere\r\n\r\n", 400, "request_malformed"},
+      {"whitespace_before_colon",
+       postHead("Content-Length : " + std::to_string(body.size()) + "\r\n"), 400,
+       "request_malformed", body},
+      {"obs_fold", get + "X-A: a\r\n folded\r\n\r\n", 400, "request_malformed"},
+      {"bare_lf_between_headers", get + "X-A: a\nContent-Length: 0\r\n\r\n", 400,
+       "request_malformed"},
+      {"nul_in_header_value", get + std::string("X-A: a\0b\r\n\r\n", 12), 400, "request_malformed"},
+      {"content_length_not_a_number", postHead("Content-Length: abc\r\n"), 400, "request_malformed",
+       smuggled_body},
+      {"content_length_negative", postHead("Content-Length: -1\r\n"), 400, "request_malformed",
+       smuggled_body},
+      {"content_length_hex", postHead("Content-Length: 0x10\r\n"), 400, "request_malformed",
+       smuggled_body},
+      {"content_length_trailing_garbage", postHead("Content-Length: 0abc\r\n"), 400,
+       "request_malformed", smuggled_body},
+      {"content_length_conflicting", postHead(length + "Content-Length: 0\r\n"), 400,
+       "request_malformed", body},
+      {"content_length_over_limit",
+       postHead("Content-Length: " + std::to_string(kBodyLimit + 1) + "\r\n"), 413,
+       "body_too_large", smuggled_body},
+      {"content_length_overflows_64_bits",
+       postHead("Content-Length: 99999999999999999999999999\r\n"), 413, "body_too_large",
+       smuggled_body},
+      {"transfer_encoding_chunked", postHead("Transfer-Encoding: chunked\r\n"), 411,
+       "length_required", "5\r\nhello\r\n0\r\n\r\n" + smuggled_body},
+      {"transfer_encoding_and_content_length",
+       postHead("Content-Length: 4\r\nTransfer-Encoding: chunked\r\n"), 411, "length_required",
+       "0\r\n\r\n" + smuggled_body},
+      {"headers_over_128_kib", get + "X-Big: " + std::string(200 * 1024, 'h') + "\r\n\r\n", 431,
+       "headers_too_large"},
+      {"request_line_over_128_kib",
+       "GET /" + std::string(200 * 1024, 'p') + " HTTP/1.1\r\nHost: x\r\n\r\n", 431,
+       "headers_too_large"},
+      {"unparseable_content_type", postHead(length + "Content-Type: x application/json\r\n"), 415,
+       "content_type_unsupported", body},
+      // Fields Pistache's own typed parsers refuse: the answer names the field.
+      {"unparseable_accept", get + "Accept: text/html;q=abc\r\n\r\n", 400, "request_malformed",
+       kAfterRefusal, "Accept"},
+      {"unparseable_date", get + "Date: yesterday\r\n\r\n", 400, "request_malformed", kAfterRefusal,
+       "Date"},
+      {"unparseable_cookie", get + "Cookie: a\r\n\r\n", 400, "request_malformed", kAfterRefusal,
+       "Cookie"},
+      {"unparseable_host", get + "Host: [::1\r\n\r\n", 400, "request_malformed", kAfterRefusal,
+       "Host"},
+  };
+}
+
+class BadInputFraming : public ::testing::TestWithParam<FramingCase> {
+ protected:
+  static void SetUpTestSuite() { ensureHarness(); }
+};
+
+TEST_P(BadInputFraming, AnswersJsonThenClosesTheConnection) {
+  const FramingCase& c = GetParam();
+  RawConnection conn(3);
+  ASSERT_TRUE(conn.connected());
+  conn.send(c.bytes);
+  std::string first = conn.readAnswer();
+  auto r = parseAnswer(first);
+  ASSERT_TRUE(r.ok()) << r.error_message;
+  const auto& resp = r.response;
+  EXPECT_EQ(resp.status, c.status) << resp.body;
+  EXPECT_FALSE(resp.header("x-request-id").empty()) << "no X-Request-Id";
+  EXPECT_EQ(resp.header("content-type").rfind("application/json", 0), 0u) << first;
+  EXPECT_EQ(lowerCase(resp.header("connection")), "close") << first;
+  auto d = parseStrict(resp.body);
+  ASSERT_TRUE(d.IsObject() && d.HasMember("error") && d["error"].IsObject()) << resp.body;
+  EXPECT_EQ(std::string(d["error"]["code"].GetString()), c.code) << resp.body;
+  EXPECT_EQ(std::string(d["error"]["type"].GetString()), "invalid_request_error") << resp.body;
+  ASSERT_TRUE(d["error"]["message"].IsString()) << resp.body;
+  EXPECT_NE(std::string(d["error"]["message"].GetString()).find(c.message_names), std::string::npos)
+      << resp.body;
+
+  conn.send(c.next);  // fails once the server is gone: fine, nothing may answer it
+  std::string rest;
+  EXPECT_TRUE(conn.readUntilClosed(&rest)) << "the connection stayed open after a refusal";
+  EXPECT_EQ(rest.find("HTTP/1."), std::string::npos)
+      << "bytes sent after a refused request were parsed as a new request:\n"
+      << rest.substr(0, 400);
+}
+
+std::string framingCaseName(const ::testing::TestParamInfo<FramingCase>& info) {
+  return info.param.name;
+}
+
+INSTANTIATE_TEST_SUITE_P(Framing, BadInputFraming, ::testing::ValuesIn(framingCases()),
+                         framingCaseName);
+
+/// A refused head still answers with the client's own X-Request-Id when it can be read.
+TEST(BadInputConnection, RefusalEchoesTheClientRequestId) {
+  ensureHarness();
+  for (const std::string& extra : {std::string("Content-Length: 999999999\r\n"),
+                                   std::string("Transfer-Encoding: chunked\r\n")}) {
+    RawConnection conn(3);
+    ASSERT_TRUE(conn.connected());
+    conn.send(postHead("X-Request-Id: client-chosen-id\r\n" + extra));
+    auto r = parseAnswer(conn.readAnswer());
+    ASSERT_TRUE(r.ok()) << r.error_message;
+    EXPECT_GE(r.response.status, 400) << r.response.body;
+    EXPECT_EQ(r.response.header("x-request-id"), "client-chosen-id") << extra;
   }
-  ::close(fd);
-  return in;
+}
+
+/// `head` (ending with its last header line) padded with an X-Pad header so that head plus
+/// `body` are exactly `size` bytes.
+std::string paddedRequest(std::string head, const std::string& body, size_t size) {
+  head += "X-Pad: ";
+  head += std::string(size - head.size() - 4 - body.size(), 'p');
+  return head + "\r\n\r\n" + body;
+}
+
+// why 4 KiB blocks, sent one at a time: Pistache reads at most 4 KiB at a time, so each read
+// is then one whole block, and wherever a server gives up on the refused body, if it keeps
+// reading the connection, the next thing it parses is a whole hidden request.
+constexpr size_t kBlock = 4096;
+
+/// Sends `head` (one block), then `count` times `block`, pausing between blocks; stops when the
+/// server no longer takes bytes (it closed the connection).
+void sendBlocks(RawConnection& conn, const std::string& head, const std::string& block,
+                size_t count) {
+  if (!conn.send(head)) return;
+  for (size_t i = 0; i < count; ++i) {
+    std::this_thread::sleep_for(std::chrono::microseconds(500));
+    if (!conn.send(block)) return;
+  }
 }
 
 /// A request hidden in the unread rest of an oversized body must never be executed: the server
 /// answers the oversized request once and closes the connection (request smuggling otherwise).
 TEST(BadInputConnection, OversizedBodyDoesNotSmuggleARequest) {
-  GTEST_SKIP() << "open bug: Pistache 0.0.5 keeps reading a refused oversized body as requests";
   ensureHarness();
-  // why 4 KiB blocks: wherever the server gives up on the refused body, if it keeps reading the
-  // connection at a read-buffer boundary, the next thing it parses is a whole hidden request.
-  auto padded = [](std::string head, size_t size) {
-    head += "X-Pad: ";
-    head += std::string(size - head.size() - 4, 'p');
-    return head + "\r\n\r\n";
-  };
-  std::string block =
-      padded("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Request-Id: smuggled-request\r\n", 4096);
-  std::string body = repeat(block, 512);  // 2 MiB, over the server's 1 MiB + 64 KiB buffer
-  std::string request =
-      padded(
-          "POST /v1/collections HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-          "Content-Length: " +
-              std::to_string(body.size()) + "\r\n",
-          4096) +
-      body;
-  std::string answer = exchange(request);
+  std::string block = paddedRequest(
+      "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Request-Id: smuggled-request\r\n", "", kBlock);
+  const size_t blocks = 512;  // 2 MiB, 8 times the body limit
+  RawConnection conn(5);
+  ASSERT_TRUE(conn.connected());
+  sendBlocks(conn,
+             paddedRequest("POST /v1/collections HTTP/1.1\r\nHost: x\r\n"
+                           "Content-Type: application/json\r\nContent-Length: " +
+                               std::to_string(blocks * kBlock) + "\r\n",
+                           "", kBlock),
+             block, blocks);
+  std::string answer = conn.readAnswer();
   EXPECT_EQ(answer.rfind("HTTP/1.1 413", 0), 0u) << answer.substr(0, 300);
-  EXPECT_EQ(answer.find("smuggled-request"), std::string::npos)
+  std::string rest;
+  EXPECT_TRUE(conn.readUntilClosed(&rest)) << "the connection stayed open after a refusal";
+  EXPECT_EQ((answer + rest).find("smuggled-request"), std::string::npos)
       << "a request hidden in the refused body was executed:\n"
-      << answer.substr(0, 600);
-  size_t responses = 0;
-  for (size_t pos = 0; (pos = answer.find("HTTP/1.1 ", pos)) != std::string::npos; ++pos)
-    ++responses;
-  EXPECT_EQ(responses, 1u) << answer.substr(0, 600);
+      << rest.substr(0, 600);
+  EXPECT_EQ(rest.find("HTTP/1."), std::string::npos) << rest.substr(0, 600);
 }
 
-/// Pipelined requests after a refused one are not answered as if they were new requests either.
-TEST(BadInputConnection, PipelinedRequestAfterRejectedRequestLine) {
+std::string newSubscription() {
+  return createdId(harness->post(
+      "/v1/subscriptions", R"({"url":"https://example.com/smuggling","event_types":[]})", fx.key));
+}
+
+long subscriptionStatus(const std::string& id) {
+  return harness->call("GET", "/v1/subscriptions/" + id, "", fx.key).response.status;
+}
+
+/// The same with a hidden request that changes state: after the refused request, the
+/// subscription the hidden requests delete still exists. (A request without a body: Pistache
+/// 0.0.5 keeps a refused body's byte count, so on its own a hidden request with a body would only
+/// ever be read as more body.) The same block on its own does delete a subscription.
+TEST(BadInputConnection, OversizedBodyTailNeverDeletesASubscription) {
   ensureHarness();
-  std::string answer = exchange(
-      "FOO /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
-      "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Request-Id: after-bad-line\r\n\r\n");
-  EXPECT_EQ(answer.rfind("HTTP/1.1 4", 0), 0u) << answer.substr(0, 300);
-  EXPECT_EQ(answer.find("HTTP/1.1 5"), std::string::npos) << answer;
+  auto hiddenDelete = [](const std::string& id) {
+    return paddedRequest("DELETE /v1/subscriptions/" + id +
+                             " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + fx.key +
+                             "\r\nConnection: keep-alive\r\n",
+                         "", kBlock);
+  };
+  std::string control = newSubscription();
+  {
+    RawConnection alone;
+    ASSERT_TRUE(alone.connected());
+    alone.send(hiddenDelete(control));
+    auto r = parseAnswer(alone.readAnswer());
+    ASSERT_TRUE(r.ok()) << r.error_message;
+    ASSERT_LT(r.response.status, 300) << "the hidden request must work: " << r.response.body;
+  }
+  ASSERT_EQ(subscriptionStatus(control), 404);
+
+  std::string target = newSubscription();
+  ASSERT_EQ(subscriptionStatus(target), 200);
+  const size_t blocks = 512;  // 2 MiB of valid, authenticated requests
+  RawConnection conn(5);
+  ASSERT_TRUE(conn.connected());
+  sendBlocks(
+      conn,
+      paddedRequest("POST /v1/collections HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + fx.key +
+                        "\r\nContent-Type: application/json\r\nConnection: keep-alive\r\n"
+                        "Content-Length: " +
+                        std::to_string(blocks * kBlock) + "\r\n",
+                    "", kBlock),
+      hiddenDelete(target), blocks);
+  auto r = parseAnswer(conn.readAnswer());
+  ASSERT_TRUE(r.ok()) << r.error_message;
+  EXPECT_EQ(r.response.status, 413) << r.response.body;
+  std::string rest;
+  EXPECT_TRUE(conn.readUntilClosed(&rest)) << "the connection stayed open after a refusal";
+  EXPECT_EQ(rest.find("HTTP/1."), std::string::npos) << rest.substr(0, 600);
+  EXPECT_EQ(subscriptionStatus(target), 200) << "a request hidden in a refused body ran";
+}
+
+/// What the refusals must not break: a keep-alive connection answers request after request, and
+/// a body is read by its Content-Length wherever the reads split it.
+TEST(BadInputConnection, KeepAliveConnectionAnswersEveryRequest) {
+  ensureHarness();
+  RawConnection conn;
+  ASSERT_TRUE(conn.connected());
+  std::string json = validCollection();
+  std::string post = "POST /v1/collections HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + fx.key +
+                     "\r\nContent-Type: application/json\r\nConnection: keep-alive\r\n"
+                     "Content-Length: " +
+                     std::to_string(json.size()) + "\r\n\r\n" + json;
+  for (int i = 0; i < 3; ++i) {
+    SCOPED_TRACE("request " + std::to_string(i));
+    // why in pieces: the head and body arrive in separate reads, split inside a header line.
+    size_t split = post.find("Content-Type") + 5;
+    ASSERT_TRUE(conn.send(post.substr(0, split)));
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    ASSERT_TRUE(conn.send(post.substr(split)));
+    auto r = parseAnswer(conn.readAnswer());
+    ASSERT_TRUE(r.ok()) << r.error_message;
+    EXPECT_EQ(r.response.status, 201) << r.response.body;
+    EXPECT_EQ(lowerCase(r.response.header("connection")), "keep-alive");
+  }
+  ASSERT_TRUE(conn.send("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n"));
+  auto r = parseAnswer(conn.readAnswer());
+  ASSERT_TRUE(r.ok()) << r.error_message;
+  EXPECT_EQ(r.response.status, 200) << r.response.body;
 }
 
 /// Bodies nested deeper than the stack allows must be refused, not crash the server. Each runs in
