@@ -6,7 +6,6 @@
 
 #include "services/common/api_error.h"
 #include "services/common/crypto.h"
-#include "services/common/currency.h"
 #include "services/common/json.h"
 #include "services/common/log.h"
 #include "services/common/metrics.h"
@@ -84,20 +83,10 @@ std::string PaymentService::providerIdempotencyKey(const std::string& transactio
   return "pmx-" + crypto::sha256Hex(transaction_id + "/" + connector_id).substr(0, 32);
 }
 
-int PaymentService::requestBoundS(const std::vector<std::string>& route) const {
-  int total_ms = 0;
-  for (const auto& id : route) {
-    for (const auto& c : config_.connectors) {
-      if (c.id == id) total_ms += c.timeout_ms;
-    }
-  }
-  return total_ms / 1000 + kRequestBoundMarginS;
-}
-
 int PaymentService::longestRequestS() const {
-  std::vector<std::string> every;
-  for (const auto& c : config_.connectors) every.push_back(c.id);
-  return requestBoundS(every);
+  int total_ms = 0;
+  for (const auto& c : config_.connectors) total_ms += c.timeout_ms;
+  return total_ms / 1000 + kRequestBoundMarginS;
 }
 
 std::vector<std::string> PaymentService::routeOf(const store::TransactionRecord& tx,
@@ -169,7 +158,7 @@ Reply PaymentService::callAndRecord(store::TransactionRecord& tx,
   CallOutcome outcome = callConnectors(payment, route);
   // 3. Record the outcome, its event and the idempotent response in one transaction.
   store::WriteSet writes;
-  Reply reply = recordOutcome(tx, outcome, tx.idempotency_key, writes);
+  Reply reply = recordOutcome(tx, outcome, writes);
   Outcome recorded{&tx.id, &writes};
   outcomes_.submit(recorded);
   if (!recorded.conflict) return reply;
@@ -229,7 +218,7 @@ PaymentService::CallOutcome PaymentService::callConnectors(connectors::PaymentRe
 }
 
 Reply PaymentService::recordOutcome(store::TransactionRecord& tx, const CallOutcome& outcome,
-                                    const std::string& idempotency_key, store::WriteSet& writes) {
+                                    store::WriteSet& writes) {
   tx.attempts.insert(tx.attempts.end(), outcome.attempts.begin(), outcome.attempts.end());
   applyStatus(writes, tx, outcome.report);
   // why: written even when the status did not change, so the version check catches a webhook
@@ -237,8 +226,9 @@ Reply PaymentService::recordOutcome(store::TransactionRecord& tx, const CallOutc
   writes.changeTransaction(tx, tx.version, std::chrono::system_clock::now());
   writes.addAttempts(tx.id, outcome.attempts);
   Reply reply{201, transactionJson(tx), false};
-  if (!idempotency_key.empty()) {
-    writes.completeIdempotencyKey(tx.id, tx.tenant_id, idempotency_key, reply.status, reply.body);
+  if (!tx.idempotency_key.empty()) {
+    writes.completeIdempotencyKey(tx.id, tx.tenant_id, tx.idempotency_key, reply.status,
+                                  reply.body);
   }
   return reply;
 }
@@ -313,7 +303,7 @@ Reply PaymentService::recordOutcomeAlone(const std::string& tenant_id,
       if (stored) return Reply{stored->first, stored->second, false};
     }
     store::WriteSet writes;
-    Reply reply = recordOutcome(*current, outcome, idempotency_key, writes);
+    Reply reply = recordOutcome(*current, outcome, writes);
     if (!writes.write(txn).empty()) throw std::runtime_error("a row-locked transaction changed");
     txn.commit();
     if (writes.eventCount() > 0) publisher_.notify();

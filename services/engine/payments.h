@@ -82,8 +82,6 @@ class PaymentService {
     std::optional<store::TransactionRecord> resume;
   };
   static void flushIntents(pqxx::connection& conn, std::vector<Intent*>& batch);
-  /// Longest a live request on `route` can take (its connectors' timeouts and a margin).
-  int requestBoundS(const std::vector<std::string>& route) const;
   /// The route to finish `tx` on: today's, if it still starts at the stored connector.
   std::vector<std::string> routeOf(const store::TransactionRecord& tx, const ParsedRequest& parsed);
   Reply callAndRecord(store::TransactionRecord& tx, connectors::PaymentRequest& payment,
@@ -97,9 +95,10 @@ class PaymentService {
                                   std::chrono::system_clock::time_point created,
                                   const std::string& request_hash,
                                   const std::string& idempotency_key);
-  /// The outcome's writes on `tx` (as read at tx.version): status, attempts, event, response.
+  /// The outcome's writes on `tx` (as read at tx.version): status, attempts, event, and the
+  /// response stored under its Idempotency-Key.
   Reply recordOutcome(store::TransactionRecord& tx, const CallOutcome& outcome,
-                      const std::string& idempotency_key, store::WriteSet& writes);
+                      store::WriteSet& writes);
   /// Records the outcome on the freshly locked row.
   Reply recordOutcomeAlone(const std::string& tenant_id, const std::string& transaction_id,
                            const std::string& idempotency_key, const CallOutcome& outcome);
