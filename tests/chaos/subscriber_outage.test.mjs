@@ -4,12 +4,11 @@
 // nothing given up. Real processes: paymuxd serve (API), paymuxd work (dispatcher), paymux-sim,
 // PostgreSQL, and a Node subscriber.
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 
 import {
   allEvents, collectionBody, eventually, logFiles, paymuxd, payoutBody, randomHex, startStack,
-  startWorker, writeConfig,
+  startWorker, writeConfig, assertNoSecretsInLogs,
 } from '../e2e/lib.mjs';
 import { startSubscriber } from '../e2e/subscriber.mjs';
 
@@ -177,12 +176,7 @@ describe('subscriber endpoint down, then answering 503, then up', { timeout: 120
   });
 
   it('keeps secrets out of every log', () => {
-    const needles = [stack.secrets.webhookSecret, stack.secrets.sandboxApiKey, stack.secrets.secretsKey,
-      stack.key.slice(16), signingSecret.slice(6)].filter(Boolean);
-    for (const file of logFiles) {
-      if (!fs.existsSync(file)) continue;
-      const text = fs.readFileSync(file, 'utf8');
-      for (const n of needles) assert.ok(!text.includes(n), `${file} leaks a secret`);
-    }
+    assertNoSecretsInLogs(logFiles, [stack.secrets.webhookSecret, stack.secrets.sandboxApiKey,
+      stack.secrets.secretsKey, stack.key.slice(16), signingSecret.slice(6)]);
   });
 });

@@ -6,6 +6,7 @@
 //   PAYMUX_BUILD_DIR          build tree holding services/paymuxd/paymuxd and connectors/sandbox/paymux-sim
 //   PAYMUX_SOURCE_DIR         source tree (config/, migrations/, schemas/)
 // Every process is started by us, stopped by its own pid, and logs to $PAYMUX_BUILD_DIR/e2e-logs/.
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -482,6 +483,33 @@ export function writeConfig(name, replacements, { base = EXAMPLE_CONFIG } = {}) 
   const file = path.join(ensureLogDir(), `${runLabel}-${name}.yaml`);
   fs.writeFileSync(file, text);
   return file;
+}
+
+/**
+ * config/example.yaml with the janitor, delivery retries and leases in seconds, so that what a
+ * chaos test leaves unsettled settles within the test; `janitorSchedule` is its schedule_s.
+ */
+export function fastSettlingConfig(name, janitorSchedule) {
+  return writeConfig(name, [
+    ['schedule_s: [300, 3600, 86400]', `schedule_s: [${janitorSchedule.join(', ')}]`],
+    ['interval_ms: 1000', 'interval_ms: 200'],
+    ['retry_schedule_s: [0, 5, 300, 1800, 7200, 18000, 36000, 36000]',
+      `retry_schedule_s: [0${', 1'.repeat(30)}]`],
+    ['  timeout_ms: 15000\n  concurrency:', '  timeout_ms: 2000\n  concurrency:'],
+    ['lease_s: 60', 'lease_s: 3'],
+  ]);
+}
+
+/** Asserts that no log file contains any of `needles` (secrets; empty ones are skipped). */
+export function assertNoSecretsInLogs(files, needles) {
+  const secrets = needles.filter(Boolean);
+  for (const file of files) {
+    if (!fs.existsSync(file)) continue;
+    const text = fs.readFileSync(file, 'utf8');
+    for (const secret of secrets) {
+      if (text.includes(secret)) throw new assert.AssertionError({ message: `${file} leaks a secret` });
+    }
+  }
 }
 
 /** Every event of the tenant, oldest first (GET /v1/events?after_sequence= catch-up paging). */
