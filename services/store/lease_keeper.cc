@@ -75,10 +75,15 @@ void LeaseKeeper::renew() {
   }
   pool_.run([&](pqxx::connection& conn) {
     pqxx::nontransaction txn(conn);
+    // why SKIP LOCKED: a row locked now is being completed by its request's own batch; waiting
+    // for it while holding other rows that batch needs would be a deadlock (found by bench/run).
     execPrepared(txn, "renew_idempotency_leases",
-                 "UPDATE idempotency_keys k SET locked_until = now() + make_interval(secs => $2)"
-                 " FROM json_to_recordset($1::json) AS x(tenant_id text, key text)"
-                 " WHERE k.tenant_id = x.tenant_id AND k.key = x.key AND k.state = 'running'",
+                 "WITH held AS (SELECT k.tenant_id, k.key FROM idempotency_keys k"
+                 "   JOIN json_to_recordset($1::json) AS x(tenant_id text, key text)"
+                 "   ON k.tenant_id = x.tenant_id AND k.key = x.key"
+                 "   WHERE k.state = 'running' FOR UPDATE OF k SKIP LOCKED)"
+                 " UPDATE idempotency_keys k SET locked_until = now() + make_interval(secs => $2)"
+                 " FROM held WHERE k.tenant_id = held.tenant_id AND k.key = held.key",
                  std::string(sb.GetString(), sb.GetSize()), kLeaseSeconds);
     return 0;
   });

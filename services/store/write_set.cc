@@ -36,11 +36,16 @@ constexpr const char* kWrite =
     "WITH c AS (SELECT * FROM json_to_recordset($1::json) AS c(ord int, id text,"
     "   expected_version int, status text, connector_id text, provider_ref text,"
     "   failure_code text, failure_message text, next_action_url text, updated_at timestamptz)),"
+    // why: rows are locked in id order, as lockTransactions does for webhooks, so a batch of
+    // outcomes and a batch of webhooks touching the same rows never deadlock.
+    " locked AS (SELECT t.id FROM transactions t JOIN c ON c.id = t.id ORDER BY t.id"
+    "   FOR UPDATE OF t),"
     " u AS (UPDATE transactions t SET status = c.status, connector_id = c.connector_id,"
     "     provider_ref = c.provider_ref, failure_code = c.failure_code,"
     "     failure_message = c.failure_message, next_action_url = c.next_action_url,"
     "     version = t.version + 1, updated_at = c.updated_at"
-    "   FROM c WHERE t.id = c.id AND t.version = c.expected_version RETURNING t.id),"
+    "   FROM c JOIN locked l ON l.id = c.id"
+    "   WHERE t.id = c.id AND t.version = c.expected_version RETURNING t.id),"
     " skipped AS (SELECT id FROM c WHERE id NOT IN (SELECT id FROM u)),"
     " a AS (INSERT INTO attempts (transaction_id, connector_id, outcome, error_code,"
     "     http_status, latency_ms)"

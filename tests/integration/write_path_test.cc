@@ -21,6 +21,7 @@
 #include "services/store/pool.h"
 #include "services/store/tenants_repo.h"
 #include "services/store/write_set.h"
+#include "services/store/lease_keeper.h"
 #include "services/store/listener.h"
 #include "tests/support/test_db.h"
 
@@ -303,6 +304,42 @@ TEST_F(WritePath, PublishingDeliveriesWakesListeningWorkersAtOnce) {
   EXPECT_EQ(wakeups.load(), 2);
   stop = true;
   listening.join();
+}
+
+TEST_F(WritePath, LeaseRenewalNeverWaitsForARowAnotherTransactionHolds) {
+  // A request's own batch may hold its key row while completing it; renewal waiting for it
+  // while holding other keys that batch needs was a deadlock (PostgreSQL broke it after 1 s).
+  {
+    pqxx::connection conn(db_.url());
+    pqxx::work txn(conn);
+    for (const char* key : {"busy", "idle"}) {
+      txn.exec_params(
+          "INSERT INTO idempotency_keys (tenant_id, key, request_hash, state, locked_until)"
+          " VALUES ($1, $2, 'h', 'running', now() + interval '2 seconds')",
+          tenant_a_, std::string(key));
+    }
+    txn.commit();
+  }
+  pqxx::connection holder(db_.url());
+  pqxx::work holding(holder);
+  holding.exec_params("SELECT 1 FROM idempotency_keys WHERE tenant_id = $1 AND key = 'busy' FOR UPDATE",
+                      tenant_a_);
+  store::Pool pool(Secret(db_.url()), 2, milliseconds(2000));
+  auto lease_of = [&](const char* key) {
+    pqxx::connection conn(db_.url());
+    pqxx::nontransaction txn(conn);
+    return txn.exec_params("SELECT extract(epoch FROM locked_until - now()) FROM idempotency_keys"
+                           " WHERE tenant_id = $1 AND key = $2",
+                           tenant_a_, std::string(key))[0][0].as<double>();
+  };
+  {
+    store::LeaseKeeper keeper(pool);
+    store::LeaseKeeper::Held busy(keeper, tenant_a_, "busy");
+    store::LeaseKeeper::Held idle(keeper, tenant_a_, "idle");
+    std::this_thread::sleep_for(milliseconds(1600));
+    EXPECT_GT(lease_of("idle"), 2.5) << "renewed although another key of the batch was locked";
+    holding.commit();  // before the keeper stops: a renewal stuck on the lock would hang it
+  }
 }
 
 }  // namespace
