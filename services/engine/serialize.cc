@@ -77,7 +77,7 @@ std::string eventJson(const std::string& id, const std::string& type, const std:
   json::kv(w, "object", "event");
   json::kv(w, "type", type);
   json::key(w, "sequence");
-  w.Null();  // store::kUnnumberedSequence, until the publisher numbers it
+  w.Null();  // until the publisher numbers it (store::publishEvents)
   json::kv(w, "created_at", created_at);
   json::key(w, "data");
   w.StartObject();

@@ -9,7 +9,7 @@ namespace paymux::engine {
 std::string transactionJson(const store::TransactionRecord& tx);
 
 /// The public JSON of an event; `object_json` is transactionJson() at the time of the change.
-/// Its sequence is written as null (store::kUnnumberedSequence): the event publisher numbers it
+/// Its sequence is written as null (`"sequence":null`): the event publisher numbers it
 /// after commit, before anyone can read it.
 std::string eventJson(const std::string& id, const std::string& type, const std::string& created_at,
                       const std::string& object_json,

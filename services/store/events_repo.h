@@ -16,17 +16,15 @@ struct EventRecord {
   std::string body;  // the event JSON, byte-identical wherever it is served or delivered
 };
 
-/// The text an event body carries in place of its sequence until the publisher numbers it.
-inline constexpr const char* kUnnumberedSequence = "\"sequence\":null";
-
 struct PublishedBatch {
   int events = 0;      // events numbered by this call
   int deliveries = 0;  // deliveries created for them
 };
 
 /// Numbers up to `limit` committed, unnumbered events (all tenants) and fans them out: each gets
-/// its tenant's next sequence (written into its body too) and one pending delivery per enabled
-/// subscription whose filter matches its type, all in one database transaction.
+/// its tenant's next sequence (written into its body in place of `"sequence":null`) and one
+/// pending delivery per enabled subscription whose filter matches its type, all in one database
+/// transaction.
 // why: one publisher at a time (an advisory lock held to commit) keeps sequences gap-free per
 // tenant and visible in order: a reader never sees sequence n+1 before n.
 PublishedBatch publishEvents(pqxx::connection& conn, int limit);

@@ -96,14 +96,6 @@ std::optional<TransactionRecord> findTransaction(pqxx::transaction_base& txn,
   return findOne(txn, "t.id = $1 AND ($2 = '' OR t.tenant_id = $2)", id, tenant_id, for_update);
 }
 
-std::optional<TransactionRecord> findByProviderRef(pqxx::transaction_base& txn,
-                                                   const std::string& connector_id,
-                                                   const std::string& provider_ref,
-                                                   bool for_update) {
-  return findOne(txn, "t.connector_id = $1 AND t.provider_ref = $2", connector_id, provider_ref,
-                 for_update);
-}
-
 std::vector<TransactionRecord> lockTransactions(pqxx::work& txn, const std::vector<ProviderRef>& refs,
                                                 const std::vector<std::string>& ids) {
   std::vector<TransactionRecord> out;

@@ -53,10 +53,6 @@ void insertTransaction(pqxx::work& txn, const TransactionRecord& tx,
 std::optional<TransactionRecord> findTransaction(pqxx::transaction_base& txn,
                                                  const std::string& tenant_id,
                                                  const std::string& id, bool for_update = false);
-std::optional<TransactionRecord> findByProviderRef(pqxx::transaction_base& txn,
-                                                   const std::string& connector_id,
-                                                   const std::string& provider_ref,
-                                                   bool for_update = false);
 
 /// A transaction as a provider knows it: its reference at a connector.
 struct ProviderRef {

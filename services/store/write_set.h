@@ -17,7 +17,7 @@ struct NewEvent {
   std::string tenant_id;
   std::string type;
   std::string transaction_id;
-  std::string body;  // carries kUnnumberedSequence in place of its sequence
+  std::string body;  // carries "sequence":null until the publisher numbers it
 };
 
 struct NewDiscrepancy {
