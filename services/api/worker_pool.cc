@@ -9,12 +9,16 @@ WorkerPool::WorkerPool(int threads, int max_queue) : max_queue_(max_queue) {
 WorkerPool::~WorkerPool() { stop(); }
 
 bool WorkerPool::submit(std::function<void()> task) {
-  {
-    std::lock_guard lock(mutex_);
-    if (stopping_ || static_cast<int>(queue_.size()) >= max_queue_) return false;
-    queue_.push_back(std::move(task));
+  std::lock_guard lock(mutex_);
+  if (stopping_ || static_cast<int>(queue_.size()) >= max_queue_) return false;
+  queue_.push_back(std::move(task));
+  if (!idle_.empty()) {
+    IdleWorker* worker = idle_.back();
+    idle_.pop_back();
+    worker->woken = true;
+    // why: notified under the lock; once it is released the worker may run, finish and exit.
+    worker->wake.notify_one();
   }
-  cv_.notify_one();
   return true;
 }
 
@@ -28,8 +32,8 @@ void WorkerPool::stop() {
     std::lock_guard lock(mutex_);
     if (stopping_ && threads_.empty()) return;
     stopping_ = true;
+    for (IdleWorker* worker : idle_) worker->wake.notify_one();
   }
-  cv_.notify_all();
   for (auto& t : threads_) {
     if (t.joinable()) t.join();
   }
@@ -37,11 +41,17 @@ void WorkerPool::stop() {
 }
 
 void WorkerPool::loop() {
+  IdleWorker self;
   for (;;) {
     std::function<void()> task;
     {
       std::unique_lock lock(mutex_);
-      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      while (queue_.empty() && !stopping_) {
+        self.woken = false;
+        idle_.push_back(&self);
+        while (!self.woken && !stopping_) self.wake.wait(lock);
+        if (!self.woken) std::erase(idle_, &self);
+      }
       // why: drain what was accepted before stopping; accepted requests must be answered.
       if (queue_.empty()) return;
       task = std::move(queue_.front());

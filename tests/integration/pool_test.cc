@@ -209,5 +209,28 @@ TEST_F(PoolExhaustionHttp, BusyPoolAnswers503WithRetryAfterAndRecovers) {
   EXPECT_EQ(created.response.status, 201) << created.response.body;
 }
 
+// A batch statement's generic plan, made while its table is new and empty, must still look rows
+// up by index: the plan is kept while the table grows, and a hash join over a sequential scan
+// made the write path 3 to 4 times slower on a fresh database.
+TEST(PooledConnection, PlansABatchJoinAsIndexLookupsOnAnEmptyTable) {
+  TestDatabase db;
+  store::Pool pool(Secret(db.url()), 1, milliseconds(2000));
+  std::string plan = pool.run([](pqxx::connection& conn) {
+    pqxx::work txn(conn);
+    txn.exec("SET LOCAL plan_cache_mode = force_generic_plan");
+    txn.exec(
+        "PREPARE batch_lookup(json) AS SELECT t.id FROM transactions t"
+        " JOIN json_to_recordset($1) AS c(id text) ON c.id = t.id ORDER BY t.id FOR UPDATE OF t");
+    std::string text;
+    for (const auto& row : txn.exec("EXPLAIN EXECUTE batch_lookup('[]')")) {
+      text += row[0].as<std::string>() + "\n";
+    }
+    return text;
+  });
+  EXPECT_NE(plan.find("Index Scan using transactions_pkey"), std::string::npos) << plan;
+  EXPECT_EQ(plan.find("Seq Scan on transactions"), std::string::npos) << plan;
+  EXPECT_EQ(plan.find("Hash Join"), std::string::npos) << plan;
+}
+
 }  // namespace
 }  // namespace paymux::testing
