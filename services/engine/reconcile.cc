@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
+#include <utility>
 
 #include "services/common/json.h"
 #include "services/common/log.h"
@@ -116,49 +118,27 @@ void countWebhook(const std::string& connector_id, std::string_view outcome) {
                                          {{"connector", connector_id}, {"outcome", std::string(outcome)}});
 }
 
-std::vector<int64_t> storeProviderEvents(pqxx::work& txn, const std::vector<IncomingEvent>& events) {
-  std::vector<int64_t> rows(events.size(), -1);
-  if (events.empty()) return rows;
+std::set<std::pair<std::string, std::string>> alreadyStored(
+    pqxx::work& txn, const std::vector<std::pair<std::string, std::string>>& keys) {
+  std::set<std::pair<std::string, std::string>> stored;
+  if (keys.empty()) return stored;
   rapidjson::StringBuffer sb;
   json::Writer w(sb);
   w.StartArray();
-  for (const auto& in : events) {
-    const auto& e = *in.event;
+  for (const auto& [connector_id, event_id] : keys) {
     w.StartObject();
-    json::kv(w, "connector_id", in.connector_id);
-    json::kv(w, "provider_event_id", e.event_id);
-    json::kv(w, "event_type", e.event_type);
-    json::kv(w, "provider_ref", e.provider_ref);
-    json::kvNullable(w, "status", e.status ? paymux::toString(*e.status) : "");
-    json::kv(w, "raw_body", *in.raw_body);
-    json::kv(w, "headers", *in.headers_json);
+    json::kv(w, "connector_id", connector_id);
+    json::kv(w, "provider_event_id", event_id);
     w.EndObject();
   }
   w.EndArray();
-  // why: sorted by key, two batches holding the same new events take their unique-index
-  // locks in the same order and never deadlock.
-  auto inserted = store::execPrepared(txn, "store_provider_events",
-      "INSERT INTO provider_events (connector_id, provider_event_id, event_type, provider_ref,"
-      " status, outcome, raw_body, headers)"
-      " SELECT connector_id, provider_event_id, event_type, provider_ref, status, 'received',"
-      "   raw_body, headers::jsonb"
-      " FROM json_to_recordset($1::json) AS x(connector_id text, provider_event_id text,"
-      "   event_type text, provider_ref text, status text, raw_body text, headers text)"
-      " ORDER BY connector_id, provider_event_id"
-      " ON CONFLICT (connector_id, provider_event_id) DO NOTHING"
-      " RETURNING id, connector_id, provider_event_id",
+  auto rows = store::execPrepared(txn, "provider_events_already_stored",
+      "SELECT p.connector_id, p.provider_event_id FROM provider_events p"
+      " JOIN json_to_recordset($1::json) AS x(connector_id text, provider_event_id text)"
+      " ON p.connector_id = x.connector_id AND p.provider_event_id = x.provider_event_id",
       std::string(sb.GetString(), sb.GetSize()));
-  std::map<std::pair<std::string, std::string>, int64_t> ids;
-  for (const auto& r : inserted) {
-    ids[{r[1].as<std::string>(), r[2].as<std::string>()}] = r[0].as<int64_t>();
-  }
-  for (size_t i = 0; i < events.size(); ++i) {
-    auto it = ids.find({events[i].connector_id, events[i].event->event_id});
-    if (it == ids.end()) continue;
-    rows[i] = it->second;
-    ids.erase(it);  // a later copy in the same batch is a duplicate
-  }
-  return rows;
+  for (const auto& r : rows) stored.insert({r[0].as<std::string>(), r[1].as<std::string>()});
+  return stored;
 }
 
 void reconcile(pqxx::work& txn, std::vector<StoredEvent>& events, store::WriteSet& writes) {

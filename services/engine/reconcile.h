@@ -1,8 +1,10 @@
 #pragma once
 #include <cstdint>
 #include <pqxx/pqxx>
+#include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "connectors/api/connector.h"
@@ -14,7 +16,8 @@ namespace paymux::engine {
 enum class EventOutcome { kApplied, kDuplicate, kStale, kUnmatched, kDiscrepancy, kIgnored };
 std::string_view toString(EventOutcome outcome);
 
-/// A provider event already stored as provider_events row `row_id`.
+/// A provider event stored as provider_events row `row_id`, or about to be stored with the
+/// write set under placeholder `row_id` (negative: store::WriteSet::addProviderEvent).
 struct StoredEvent {
   std::string connector_id;
   connectors::ProviderEvent event;
@@ -30,17 +33,9 @@ struct StoredEvent {
 /// the caller writes it in the same transaction. Sets each event's outcome.
 void reconcile(pqxx::work& txn, std::vector<StoredEvent>& events, store::WriteSet& writes);
 
-/// A verified provider event to store: the raw body and headers it came with.
-struct IncomingEvent {
-  std::string connector_id;
-  const connectors::ProviderEvent* event = nullptr;
-  const std::string* raw_body = nullptr;
-  const std::string* headers_json = nullptr;
-};
-
-/// Inserts the raw events in one statement; returns each one's row id, or -1 when (connector,
-/// event id) was already stored (or appears earlier in `events`).
-std::vector<int64_t> storeProviderEvents(pqxx::work& txn, const std::vector<IncomingEvent>& events);
+/// Which of these (connector, provider event id) pairs are already in provider_events.
+std::set<std::pair<std::string, std::string>> alreadyStored(
+    pqxx::work& txn, const std::vector<std::pair<std::string, std::string>>& keys);
 
 /// Counts a webhook classification in the metrics (bounded labels: connector, outcome).
 void countWebhook(const std::string& connector_id, std::string_view outcome);

@@ -37,30 +37,56 @@ WebhookService::WebhookService(store::Pool& pool, const connectors::ConnectorSet
 
 void WebhookService::flush(pqxx::connection& conn, std::vector<Delivery*>& batch) {
   pqxx::work txn(conn);
-  std::vector<IncomingEvent> incoming;
+  std::vector<std::pair<std::string, std::string>> keys;
+  for (Delivery* d : batch) {
+    for (const auto& event : *d->events) keys.push_back({d->connector_id, event.event_id});
+  }
+  auto seen = alreadyStored(txn, keys);
+  // Each event new to us is stored with the write set, under the outcome reconcile gives it.
+  store::WriteSet writes;
+  std::vector<StoredEvent> fresh;
+  std::vector<long> fresh_index;  // per event of the batch: its index in `fresh`, or -1
   for (Delivery* d : batch) {
     for (const auto& event : *d->events) {
-      incoming.push_back({d->connector_id, &event, d->body, d->headers_json});
+      if (!seen.insert({d->connector_id, event.event_id}).second) {
+        fresh_index.push_back(-1);  // stored before, or earlier in this batch
+        continue;
+      }
+      store::NewProviderEvent row;
+      row.connector_id = d->connector_id;
+      row.provider_event_id = event.event_id;
+      row.event_type = event.event_type;
+      row.provider_ref = event.provider_ref;
+      if (event.status) row.status = paymux::toString(*event.status);
+      row.raw_body = d->body;
+      row.headers_json = d->headers_json;
+      fresh_index.push_back(static_cast<long>(fresh.size()));
+      fresh.push_back({d->connector_id, event, writes.addProviderEvent(std::move(row))});
     }
   }
-  std::vector<int64_t> rows = storeProviderEvents(txn, incoming);
-  std::vector<StoredEvent> fresh;
-  for (size_t i = 0; i < incoming.size(); ++i) {
-    if (rows[i] >= 0) fresh.push_back({incoming[i].connector_id, *incoming[i].event, rows[i]});
-  }
-  store::WriteSet writes;
   reconcile(txn, fresh, writes);
   if (!writes.write(txn).empty()) {
     throw std::runtime_error("a row-locked transaction changed under reconciliation");
   }
+  for (auto& stored : fresh) {
+    if (writes.storedProviderEvent(stored.row_id)) continue;
+    // A concurrent batch stored it after our check. Unless we acted on it, it is a duplicate;
+    // if we did, this batch must not commit: GroupCommit retries each webhook alone, and the
+    // retry sees the stored row.
+    if (stored.outcome == EventOutcome::kApplied || stored.outcome == EventOutcome::kDiscrepancy) {
+      throw std::runtime_error("provider event stored concurrently while being applied");
+    }
+    stored.outcome = EventOutcome::kDuplicate;
+  }
   txn.commit();
   if (writes.eventCount() > 0) publisher_.notify();
-  size_t next_fresh = 0, next_row = 0;
+  size_t next = 0;
   for (Delivery* d : batch) {
     d->outcomes.clear();
-    for (size_t e = 0; e < d->events->size(); ++e, ++next_row) {
-      d->outcomes.push_back(rows[next_row] >= 0 ? fresh[next_fresh++].outcome
-                                                : EventOutcome::kDuplicate);
+    for (size_t e = 0; e < d->events->size(); ++e, ++next) {
+      d->outcomes.push_back(fresh_index[next] >= 0
+                                ? fresh[static_cast<size_t>(fresh_index[next])].outcome
+                                : EventOutcome::kDuplicate);
     }
   }
 }

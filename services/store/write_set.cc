@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <set>
+#include <stdexcept>
+#include <utility>
 
 #include "services/common/json.h"
 #include "services/common/rfc3339.h"
@@ -67,10 +69,29 @@ constexpr const char* kWrite =
     "     transaction_id text)"
     "   WHERE p.id = x.id AND coalesce(x.transaction_id, '') NOT IN (SELECT id FROM skipped)"
     "   RETURNING 1),"
+    // why: sorted by key, two batches holding the same new events take their unique-index
+    // locks in the same order and never deadlock.
+    " pe AS (INSERT INTO provider_events (connector_id, provider_event_id, event_type,"
+    "     provider_ref, status, outcome, transaction_id, raw_body, headers, processed_at,"
+    "     next_retry_at)"
+    "   SELECT connector_id, provider_event_id, event_type, provider_ref, status, outcome,"
+    "     transaction_id, raw_body, headers::jsonb,"
+    "     CASE WHEN outcome = 'unmatched' THEN NULL ELSE now() END,"
+    "     CASE WHEN outcome = 'unmatched' THEN now() + interval '1 second' END"
+    "   FROM json_to_recordset($7::json) AS x(ord int, connector_id text,"
+    "     provider_event_id text, event_type text, provider_ref text, status text,"
+    "     outcome text, transaction_id text, raw_body text, headers text)"
+    "   WHERE coalesce(transaction_id, '') NOT IN (SELECT id FROM skipped)"
+    "   ORDER BY connector_id, provider_event_id"
+    "   ON CONFLICT (connector_id, provider_event_id) DO NOTHING"
+    "   RETURNING id, connector_id, provider_event_id),"
     " d AS (INSERT INTO discrepancies (transaction_id, provider_event_id, kind, detail)"
-    "   SELECT transaction_id, provider_event_id, kind, detail"
+    "   SELECT transaction_id, coalesce(provider_event_id, (SELECT pe.id FROM pe"
+    "     WHERE pe.connector_id = x.new_connector_id"
+    "     AND pe.provider_event_id = x.new_provider_event_id)), kind, detail"
     "   FROM json_to_recordset($5::json) AS x(ord int, transaction_id text,"
-    "     provider_event_id bigint, kind text, detail text)"
+    "     provider_event_id bigint, new_connector_id text, new_provider_event_id text,"
+    "     kind text, detail text)"
     "   WHERE coalesce(transaction_id, '') NOT IN (SELECT id FROM skipped) ORDER BY ord"
     "   RETURNING 1),"
     " k AS (UPDATE idempotency_keys k SET state = 'done', response_status = x.status,"
@@ -80,7 +101,8 @@ constexpr const char* kWrite =
     "   WHERE k.tenant_id = x.tenant_id AND k.key = x.key AND k.transaction_id = x.transaction_id"
     "   AND x.transaction_id NOT IN (SELECT id FROM skipped)"
     "   RETURNING 1)"
-    " SELECT id FROM skipped";
+    " SELECT 'skipped', id, NULL, NULL::bigint FROM skipped"
+    " UNION ALL SELECT 'stored', connector_id, provider_event_id, id FROM pe";
 
 template <typename Rows, typename Skip>
 void dropSkipped(Rows& rows, const std::set<std::string>& skipped, Skip transaction_of) {
@@ -106,9 +128,24 @@ void WriteSet::addAttempts(const std::string& transaction_id,
 
 void WriteSet::addEvent(NewEvent event) { events_.push_back(std::move(event)); }
 
+int64_t WriteSet::addProviderEvent(NewProviderEvent event) {
+  provider_events_.push_back(std::move(event));
+  return -static_cast<int64_t>(provider_events_.size());
+}
+
 void WriteSet::setProviderEventOutcome(int64_t row_id, std::string_view outcome,
                                        const std::string& transaction_id) {
+  if (row_id < 0) {
+    auto& pending = provider_events_.at(static_cast<size_t>(-row_id - 1));
+    pending.outcome = std::string(outcome);
+    pending.transaction_id = transaction_id;
+    return;
+  }
   outcomes_.push_back({row_id, std::string(outcome), transaction_id});
+}
+
+std::optional<int64_t> WriteSet::storedProviderEvent(int64_t placeholder) const {
+  return stored_provider_events_.at(static_cast<size_t>(-placeholder - 1));
 }
 
 void WriteSet::addDiscrepancy(NewDiscrepancy discrepancy) {
@@ -123,10 +160,14 @@ void WriteSet::completeIdempotencyKey(const std::string& transaction_id,
 
 bool WriteSet::empty() const {
   return changes_.empty() && attempts_.empty() && events_.empty() && outcomes_.empty() &&
-         discrepancies_.empty() && completions_.empty();
+         discrepancies_.empty() && completions_.empty() && provider_events_.empty();
 }
 
 void WriteSet::append(WriteSet&& other) {
+  // Placeholder ids index this set's own provider events; merged, they would collide.
+  if (!other.provider_events_.empty()) {
+    throw std::logic_error("WriteSet::append takes sets without new provider events");
+  }
   for (auto& [id, change] : other.changes_) {
     auto [it, inserted] = changes_.try_emplace(id, std::move(change));
     if (!inserted) {
@@ -150,7 +191,7 @@ std::vector<std::string> WriteSet::write(pqxx::transaction_base& txn) {
   if (empty()) return conflicts;
   std::vector<const Change*> changes;
   for (const auto& [id, change] : changes_) changes.push_back(&change);
-  auto skipped = execPrepared(
+  auto result = execPrepared(
       txn, "write_set", kWrite,
       jsonRows(changes,
                [](json::Writer& w, const Change* c) {
@@ -190,10 +231,19 @@ std::vector<std::string> WriteSet::write(pqxx::transaction_base& txn) {
                  json::kvNullable(w, "transaction_id", o.transaction_id);
                }),
       jsonRows(discrepancies_,
-               [](json::Writer& w, const NewDiscrepancy& d) {
+               [this](json::Writer& w, const NewDiscrepancy& d) {
                  json::kvNullable(w, "transaction_id", d.transaction_id);
                  json::key(w, "provider_event_id");
-                 if (d.provider_event) w.Int64(*d.provider_event); else w.Null();
+                 if (d.provider_event && *d.provider_event > 0) {
+                   w.Int64(*d.provider_event);
+                 } else {
+                   w.Null();
+                 }
+                 if (d.provider_event && *d.provider_event < 0) {
+                   const auto& e = provider_events_.at(static_cast<size_t>(-*d.provider_event - 1));
+                   json::kv(w, "new_connector_id", e.connector_id);
+                   json::kv(w, "new_provider_event_id", e.provider_event_id);
+                 }
                  json::kv(w, "kind", d.kind);
                  json::kv(w, "detail", d.detail);
                }),
@@ -203,8 +253,33 @@ std::vector<std::string> WriteSet::write(pqxx::transaction_base& txn) {
         json::kv(w, "key", c.key);
         json::kvInt(w, "status", c.status);
         json::kv(w, "body", c.body);
+      }),
+      jsonRows(provider_events_, [](json::Writer& w, const NewProviderEvent& e) {
+        json::kv(w, "connector_id", e.connector_id);
+        json::kv(w, "provider_event_id", e.provider_event_id);
+        json::kv(w, "event_type", e.event_type);
+        json::kv(w, "provider_ref", e.provider_ref);
+        json::kvNullable(w, "status", e.status);
+        json::kv(w, "outcome", e.outcome);
+        json::kvNullable(w, "transaction_id", e.transaction_id);
+        json::kv(w, "raw_body", *e.raw_body);
+        json::kv(w, "headers", *e.headers_json);
       }));
-  for (const auto& r : skipped) conflicts.push_back(r[0].as<std::string>());
+  std::map<std::pair<std::string, std::string>, int64_t> stored;
+  for (const auto& r : result) {
+    if (r[0].as<std::string>() == "skipped") {
+      conflicts.push_back(r[1].as<std::string>());
+    } else {
+      stored[{r[1].as<std::string>(), r[2].as<std::string>()}] = r[3].as<int64_t>();
+    }
+  }
+  stored_provider_events_.assign(provider_events_.size(), std::nullopt);
+  for (size_t i = 0; i < provider_events_.size(); ++i) {
+    auto it = stored.find({provider_events_[i].connector_id, provider_events_[i].provider_event_id});
+    if (it == stored.end()) continue;
+    stored_provider_events_[i] = it->second;
+    stored.erase(it);  // a later copy in the same set is a duplicate
+  }
   if (!conflicts.empty()) {
     std::set<std::string> gone(conflicts.begin(), conflicts.end());
     dropSkipped(events_, gone, [](const NewEvent& e) { return e.transaction_id; });

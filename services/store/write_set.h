@@ -20,9 +20,22 @@ struct NewEvent {
   std::string body;  // carries "sequence":null until the publisher numbers it
 };
 
+/// A verified provider event to store with the set, with the outcome reconciliation gives it.
+struct NewProviderEvent {
+  std::string connector_id;
+  std::string provider_event_id;
+  std::string event_type;
+  std::string provider_ref;
+  std::string status;                      // "" when the event carries none
+  const std::string* raw_body = nullptr;   // outlives the write
+  const std::string* headers_json = nullptr;
+  std::string outcome = "received";
+  std::string transaction_id;              // "" when none matched
+};
+
 struct NewDiscrepancy {
   std::string transaction_id;              // "" when none matched
-  std::optional<int64_t> provider_event;   // provider_events.id
+  std::optional<int64_t> provider_event;   // provider_events.id, or a placeholder (see below)
   std::string kind;
   std::string detail;
 };
@@ -40,9 +53,18 @@ class WriteSet {
                          std::chrono::system_clock::time_point updated_at);
   void addAttempts(const std::string& transaction_id, const std::vector<AttemptRecord>& attempts);
   void addEvent(NewEvent event);
+  /// Inserts a provider event unless (connector, provider event id) is already stored. Returns
+  /// a placeholder row id (negative) that setProviderEventOutcome() and discrepancies take
+  /// until the row exists; storedProviderEvent() tells after write() whether it was inserted.
+  // why: stored with its final outcome in the same statement as the change it causes, instead
+  // of inserted as 'received' and updated: one row version and four index entries fewer.
+  int64_t addProviderEvent(NewProviderEvent event);
   /// provider_events row `row_id` gets `outcome` ("unmatched" parks it for a retry in 1 s).
   void setProviderEventOutcome(int64_t row_id, std::string_view outcome,
                                const std::string& transaction_id);
+  /// After write(): the row id a placeholder's event was stored under, or nullopt when it was
+  /// already stored (by a concurrent writer: ON CONFLICT DO NOTHING).
+  std::optional<int64_t> storedProviderEvent(int64_t placeholder) const;
   void addDiscrepancy(NewDiscrepancy discrepancy);
   /// The idempotency key's stored response, tied to `transaction_id`'s change.
   void completeIdempotencyKey(const std::string& transaction_id, const std::string& tenant_id,
@@ -70,6 +92,8 @@ class WriteSet {
     std::string transaction_id;
     AttemptRecord attempt;
   };
+  std::vector<NewProviderEvent> provider_events_;
+  std::vector<std::optional<int64_t>> stored_provider_events_;  // per provider_events_, by write()
   struct ProviderEventOutcome {
     int64_t row_id = 0;
     std::string outcome;

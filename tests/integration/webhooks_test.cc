@@ -132,6 +132,11 @@ TEST_F(Webhooks, AmountMismatchIsADiscrepancyAndChangesNothing) {
   EXPECT_EQ(count("SELECT count(*) FROM discrepancies WHERE transaction_id = '" + id +
                   "' AND kind = 'amount_mismatch'"),
             1);
+  // The discrepancy points at the provider event's own row, stored in the same statement.
+  EXPECT_EQ(count("SELECT count(*) FROM discrepancies d JOIN provider_events p"
+                  " ON p.id = d.provider_event_id WHERE p.provider_event_id = 'evt_amount_1'"
+                  " AND d.transaction_id = '" + id + "'"),
+            1);
   auto currency = harness_->simA().webhook(ref, "succeeded", false, "evt_currency_1", -1, "USD");
   EXPECT_EQ(deliver(currency).response.status, 200);
   EXPECT_EQ(status(id), "processing");
@@ -201,6 +206,11 @@ TEST_F(Webhooks, WebhookBeforeOurCommitIsParkedThenApplied) {
   EXPECT_EQ(outcome("evt_early_1"), "unmatched");
   api.join();
   EXPECT_EQ(status(our_id), "processing");
+  // The provider resends it now that it would match: still the parked copy's, not applied twice.
+  EXPECT_EQ(deliver(hook).response.status, 200);
+  EXPECT_EQ(outcome("evt_early_1"), "unmatched");
+  EXPECT_EQ(status(our_id), "processing");
+  EXPECT_EQ(events(our_id, "collection.succeeded"), 0);
   std::this_thread::sleep_for(std::chrono::milliseconds(1100));
   harness_->janitor().runOnce();
   EXPECT_EQ(outcome("evt_early_1"), "applied");
