@@ -1,5 +1,6 @@
 #include "connectors/simkit/sim_server.h"
 
+#include "services/common/listen_backlog.h"
 #include "services/common/pistache_headers.h"
 
 #include <pistache/endpoint.h>
@@ -143,6 +144,7 @@ SimServer::SimServer(const std::string& host, int port, SimHandler handler, int 
   impl_->endpoint->setHandler(std::make_shared<Handler>(
       std::make_shared<SimHandler>(std::move(handler)), impl_->delays));
   impl_->endpoint->serveThreaded();
+  net::widenListenBacklog(static_cast<uint16_t>(impl_->endpoint->getPort()));
 }
 
 SimServer::~SimServer() { shutdown(); }

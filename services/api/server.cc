@@ -13,6 +13,7 @@
 #include "services/api/request_framing.h"
 #include "services/common/api_error.h"
 #include "services/common/crypto.h"
+#include "services/common/listen_backlog.h"
 #include "services/common/log.h"
 #include "services/common/metrics.h"
 #include "services/common/pistache_headers.h"
@@ -437,6 +438,7 @@ void HttpServer::start() {
   impl_->endpoint->init(opts);
   impl_->endpoint->setHandler(std::make_shared<Handler>(impl_.get()));
   impl_->endpoint->serveThreaded();
+  net::widenListenBacklog(static_cast<uint16_t>(impl_->endpoint->getPort()));
 }
 
 int HttpServer::port() const { return static_cast<uint16_t>(impl_->endpoint->getPort()); }
