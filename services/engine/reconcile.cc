@@ -1,8 +1,6 @@
 #include "services/engine/reconcile.h"
 #include "services/store/prepared.h"
 
-#include <algorithm>
-#include <map>
 #include <set>
 #include <utility>
 

@@ -136,7 +136,7 @@ int64_t WriteSet::addProviderEvent(NewProviderEvent event) {
 void WriteSet::setProviderEventOutcome(int64_t row_id, std::string_view outcome,
                                        const std::string& transaction_id) {
   if (row_id < 0) {
-    auto& pending = provider_events_.at(static_cast<size_t>(-row_id - 1));
+    auto& pending = pendingProviderEvent(row_id);
     pending.outcome = std::string(outcome);
     pending.transaction_id = transaction_id;
     return;
@@ -234,13 +234,13 @@ std::vector<std::string> WriteSet::write(pqxx::transaction_base& txn) {
                [this](json::Writer& w, const NewDiscrepancy& d) {
                  json::kvNullable(w, "transaction_id", d.transaction_id);
                  json::key(w, "provider_event_id");
-                 if (d.provider_event && *d.provider_event > 0) {
-                   w.Int64(*d.provider_event);
-                 } else {
+                 if (!d.provider_event) {
                    w.Null();
-                 }
-                 if (d.provider_event && *d.provider_event < 0) {
-                   const auto& e = provider_events_.at(static_cast<size_t>(-*d.provider_event - 1));
+                 } else if (*d.provider_event > 0) {
+                   w.Int64(*d.provider_event);
+                 } else {  // stored by this same statement: resolved there by its key
+                   const auto& e = pendingProviderEvent(*d.provider_event);
+                   w.Null();
                    json::kv(w, "new_connector_id", e.connector_id);
                    json::kv(w, "new_provider_event_id", e.provider_event_id);
                  }

@@ -92,6 +92,9 @@ class WriteSet {
     std::string transaction_id;
     AttemptRecord attempt;
   };
+  NewProviderEvent& pendingProviderEvent(int64_t placeholder) {
+    return provider_events_.at(static_cast<size_t>(-placeholder - 1));
+  }
   std::vector<NewProviderEvent> provider_events_;
   std::vector<std::optional<int64_t>> stored_provider_events_;  // per provider_events_, by write()
   struct ProviderEventOutcome {
