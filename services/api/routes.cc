@@ -69,10 +69,13 @@ std::string ApiRouter::authenticate(const ApiRequest& req) {
   if (!printable || key.size() > 128) {
     throw ApiError(401, "authentication_error", "api_key_invalid", "invalid API key");
   }
-  auto tenant = ctx_.pool->run([&](pqxx::connection& conn) {
-    pqxx::nontransaction txn(conn);  // one statement: no BEGIN/COMMIT round trips
-    return store::authenticate(txn, key);
-  });
+  auto lookup = [this](const std::string& candidate) {
+    return ctx_.pool->run([&](pqxx::connection& conn) {
+      pqxx::nontransaction txn(conn);  // one statement: no BEGIN/COMMIT round trips
+      return store::authenticate(txn, candidate);
+    });
+  };
+  auto tenant = ctx_.api_keys ? ctx_.api_keys->authenticate(key, lookup) : lookup(key);
   if (!tenant) throw ApiError(401, "authentication_error", "api_key_invalid", "invalid API key");
   return *tenant;
 }

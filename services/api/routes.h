@@ -9,6 +9,7 @@
 #include "services/engine/payments.h"
 #include "services/engine/subscriptions.h"
 #include "services/engine/webhooks.h"
+#include "services/store/api_key_cache.h"
 #include "services/store/migrations.h"
 #include "services/store/pool.h"
 
@@ -24,6 +25,9 @@ struct ApiContext {
   engine::WebhookService* webhooks = nullptr;
   engine::SubscriptionService* subscriptions = nullptr;
   const SchemaSet* schemas = nullptr;
+  /// Remembers checked API keys (kept current by a store::ApiKeyRevocations); null: ask the
+  /// database on every request.
+  store::ApiKeyCache* api_keys = nullptr;
   std::vector<store::MigrationFile> migrations;
   std::function<bool()> draining = [] { return false; };
   /// `paymuxd work`: only /healthz, /readyz and /metrics.

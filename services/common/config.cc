@@ -289,7 +289,7 @@ bool matchesName(const std::string& s, std::string_view extra) {
 
 ServerConfig readServer(const Loc& at) {
   MapReader m(at, {"listen", "threads", "workers", "queue", "max_body_bytes", "header_timeout_ms",
-                   "body_timeout_ms", "shutdown_grace_ms"});
+                   "body_timeout_ms", "shutdown_grace_ms", "api_key_cache_s"});
   ServerConfig s;
   if (auto listen = m.find("listen")) {
     Str v = readString(*listen);
@@ -310,6 +310,7 @@ ServerConfig readServer(const Loc& at) {
   optInt(m, "header_timeout_ms", s.header_timeout_ms, 1, kTenMinutesMs);
   optInt(m, "body_timeout_ms", s.body_timeout_ms, 1, kTenMinutesMs);
   optInt(m, "shutdown_grace_ms", s.shutdown_grace_ms, 0, kTenMinutesMs);
+  optInt(m, "api_key_cache_s", s.api_key_cache_s, 0, 3600);
   return s;
 }
 

@@ -27,6 +27,7 @@ struct ServerConfig {
   int header_timeout_ms = 10000;         // 1..600000
   int body_timeout_ms = 30000;           // 1..600000
   int shutdown_grace_ms = 20000;         // 0..600000
+  int api_key_cache_s = 60;              // 0..3600; 0: check every request's key in the database
 };
 
 struct DatabaseConfig {

@@ -108,7 +108,8 @@ TEST(ConfigTest, EmptySectionsKeepTheirDefaults) {
 TEST(ConfigTest, FullConfigIsParsed) {
   const Config c = load(R"(
 server: { listen: "127.0.0.1:9000", threads: 4, workers: 8, queue: 100, max_body_bytes: 1024,
-          header_timeout_ms: 1, body_timeout_ms: 2, shutdown_grace_ms: 0 }
+          header_timeout_ms: 1, body_timeout_ms: 2, shutdown_grace_ms: 0,
+          api_key_cache_s: 5 }
 database: { url: "postgres://db", pool: 3, acquire_timeout_ms: 50 }
 connectors:
   - id: sandbox-a
@@ -137,6 +138,7 @@ log: { level: debug }
   EXPECT_EQ(c.server.listen, "127.0.0.1:9000");
   EXPECT_EQ(c.server.threads, 4);
   EXPECT_EQ(c.server.shutdown_grace_ms, 0);
+  EXPECT_EQ(c.server.api_key_cache_s, 5);
   EXPECT_EQ(c.database.pool, 3);
   ASSERT_EQ(c.connectors.size(), 2U);
   const ConnectorConfig& a = c.connectors[0];

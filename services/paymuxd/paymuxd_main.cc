@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,7 @@
 #include "services/engine/subscriptions.h"
 #include "services/engine/webhooks.h"
 #include "services/store/migrations.h"
+#include "services/store/api_key_cache.h"
 #include "services/store/event_publisher.h"
 #include "services/store/listener.h"
 #include "services/store/pool.h"
@@ -345,6 +347,12 @@ int serve(const Args& args) {
   ctx.webhooks = &webhooks;
   ctx.subscriptions = &subscriptions;
   ctx.schemas = &schemas;
+  store::ApiKeyCache api_keys(std::chrono::seconds(config.server.api_key_cache_s));
+  std::optional<store::ApiKeyRevocations> revocations;
+  if (config.server.api_key_cache_s > 0) {
+    revocations.emplace(config.database.url, api_keys);
+    ctx.api_keys = &api_keys;
+  }
   ctx.migrations = store::readMigrations(migrationsDir(args));
   api::HttpServer* server_ptr = nullptr;
   ctx.draining = [&server_ptr] { return server_ptr != nullptr && server_ptr->draining(); };

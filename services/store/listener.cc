@@ -9,6 +9,9 @@
 namespace paymux::store {
 namespace {
 
+// why: short enough that stopping (every test harness does it) does not wait long.
+constexpr long kStopCheckMicros = 100000;
+
 class Receiver : public pqxx::notification_receiver {
  public:
   Receiver(pqxx::connection_base& conn, const std::string& channel,
@@ -32,7 +35,7 @@ void NotificationListener::run(const std::atomic<bool>& stop) {
       listening = true;
       warned = false;
       on_listening_(true);
-      while (!stop.load()) conn.await_notification(1, 0);
+      while (!stop.load()) conn.await_notification(0, kStopCheckMicros);
     } catch (const std::exception&) {
       if (!warned) {
         log::warn("database notifications unavailable; retrying", {{"channel", channel_}});

@@ -22,7 +22,7 @@ class NotificationListener {
         channel_(std::move(channel)),
         on_notify_(std::move(on_notify)),
         on_listening_(std::move(on_listening)) {}
-  /// Runs until `stop` (checked at least every second).
+  /// Runs until `stop` (checked every 100 ms).
   void run(const std::atomic<bool>& stop);
 
  private:

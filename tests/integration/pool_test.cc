@@ -163,9 +163,9 @@ TEST_F(PoolExhaustionHttp, BusyPoolAnswers503WithRetryAfterAndRecovers) {
 
   pqxx::connection locker(harness_.databaseUrl());
   auto lock = std::make_unique<pqxx::work>(locker);
-  lock->exec("LOCK TABLE api_keys IN ACCESS EXCLUSIVE MODE");
+  lock->exec("LOCK TABLE transactions IN ACCESS EXCLUSIVE MODE");
 
-  // Request 1 authenticates, takes the single pool connection and blocks on the lock.
+  // Request 1 takes the single pool connection and blocks on the lock.
   auto stuck =
       std::async(std::launch::async, [&] { return get("/v1/collections", milliseconds(15000)); });
   pqxx::connection watcher(harness_.databaseUrl());

@@ -15,6 +15,7 @@
 #include "services/engine/webhooks.h"
 #include "services/worker/dispatcher.h"
 #include "services/worker/janitor.h"
+#include "services/store/api_key_cache.h"
 #include "services/store/event_publisher.h"
 #include "services/store/pool.h"
 #include "services/store/tenants_repo.h"
@@ -39,6 +40,8 @@ struct ApiHarness::Impl {
   std::atomic<bool> dispatcher_stop{false};
   std::thread dispatcher_thread;
   std::unique_ptr<api::SchemaSet> schemas;
+  store::ApiKeyCache api_keys;
+  std::unique_ptr<store::ApiKeyRevocations> revocations;
   std::unique_ptr<api::ApiRouter> router;
   std::unique_ptr<api::HttpServer> server;
 };
@@ -125,6 +128,10 @@ ApiHarness::ApiHarness(Options options) : options_(options), impl_(std::make_uni
   ctx.webhooks = impl_->webhooks.get();
   ctx.subscriptions = impl_->subscriptions.get();
   ctx.schemas = impl_->schemas.get();
+  // As in `paymuxd serve`: checked keys are remembered until api_keys changes.
+  impl_->revocations =
+      std::make_unique<store::ApiKeyRevocations>(impl_->config.database.url, impl_->api_keys);
+  ctx.api_keys = &impl_->api_keys;
   ctx.migrations = store::readMigrations(sourceDir() + "/migrations");
   impl_->router = std::make_unique<api::ApiRouter>(std::move(ctx));
   auto* router = impl_->router.get();
@@ -143,6 +150,8 @@ ApiHarness::~ApiHarness() {
 }
 
 worker::Janitor& ApiHarness::janitor() { return *impl_->janitor; }
+
+store::ApiKeyCache& ApiHarness::apiKeys() { return impl_->api_keys; }
 
 worker::Dispatcher& ApiHarness::dispatcher() { return *impl_->dispatcher; }
 

@@ -10,6 +10,9 @@ namespace paymux::worker {
 class Janitor;
 class Dispatcher;
 }
+namespace paymux::store {
+class ApiKeyCache;
+}
 namespace paymux::config {
 struct Config;
 }
@@ -48,6 +51,8 @@ class ApiHarness {
   std::string baseUrl() const;
   /// The janitor over the same database and connectors (tests drive its passes).
   worker::Janitor& janitor();
+  /// The API keys the server remembers (kept current by a listener, as in `paymuxd serve`).
+  store::ApiKeyCache& apiKeys();
   /// The harness's delivery dispatcher (same database and delivery config); tests either drive
   /// it with runUntilIdle() or run it on a thread with startDispatcher().
   worker::Dispatcher& dispatcher();
