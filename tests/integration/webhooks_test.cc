@@ -83,6 +83,17 @@ TEST_F(Webhooks, VerifiedWebhookIsAppliedWithOneEvent) {
   auto tx = parse(harness_->call("GET", "/v1/collections/" + async_id, "", key_).response.body);
   EXPECT_EQ(tx["provider_events"]["count"].GetInt(), 1);
   EXPECT_TRUE(tx["provider_events"]["last_at"].IsString());
+  // The event the webhook produced shows the transaction as locked, attempts included.
+  pqxx::connection conn(harness_->databaseUrl());
+  pqxx::read_transaction txn(conn);
+  auto event = parse(txn.exec_params("SELECT body FROM events WHERE transaction_id = $1"
+                                     " AND type = 'collection.succeeded'",
+                                     async_id)[0][0]
+                         .as<std::string>());
+  const auto& attempts = event["data"]["object"]["attempts"];
+  ASSERT_TRUE(attempts.IsArray());
+  ASSERT_EQ(attempts.Size(), 1u);
+  EXPECT_EQ(attempts[0], tx["attempts"][0]);
 }
 
 TEST_F(Webhooks, DuplicateIsAcknowledgedAndChangesNothing) {
