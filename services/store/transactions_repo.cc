@@ -19,9 +19,11 @@ constexpr const char* kColumns =
     " (SELECT count(*) FROM provider_events pe WHERE pe.transaction_id = t.id),"
     " coalesce((SELECT to_char(max(pe.received_at) AT TIME ZONE 'UTC',"
     "   'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM provider_events pe WHERE pe.transaction_id = t.id), ''),"
-    " coalesce(t.idempotency_key, '')";
-
-constexpr int kColumnCount = 21;  // the columns of kColumns, read by fromRow
+    " coalesce(t.idempotency_key, ''),"
+    // why the attempts ride along as JSON: reading a transaction is one query, also in lists.
+    " (SELECT coalesce(json_agg(json_build_array(a.connector_id, a.outcome,"
+    "   coalesce(a.error_code, ''), coalesce(a.http_status, 0), a.latency_ms)"
+    "   ORDER BY a.id), '[]') FROM attempts a WHERE a.transaction_id = t.id)";
 
 TransactionRecord fromRow(const pqxx::row& r) {
   TransactionRecord t;
@@ -46,17 +48,14 @@ TransactionRecord fromRow(const pqxx::row& r) {
   t.provider_event_count = r[18].as<long>();
   t.last_provider_event_at = r[19].as<std::string>();
   t.idempotency_key = r[20].as<std::string>();
-  return t;
-}
-
-void loadAttempts(pqxx::transaction_base& txn, TransactionRecord& t) {
-  for (const auto& r : txn.exec_params(
-           "SELECT connector_id, outcome, coalesce(error_code, ''), coalesce(http_status, 0),"
-           " latency_ms FROM attempts WHERE transaction_id = $1 ORDER BY id",
-           t.id)) {
-    t.attempts.push_back({r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<std::string>(),
-                          r[3].as<int>(), r[4].as<int>()});
+  rapidjson::Document attempts;
+  attempts.Parse(r[21].c_str());
+  if (!attempts.IsArray()) throw std::runtime_error("unreadable attempts of " + t.id);
+  for (const auto& a : attempts.GetArray()) {
+    t.attempts.push_back({a[0].GetString(), a[1].GetString(), a[2].GetString(), a[3].GetInt(),
+                          a[4].GetInt()});
   }
+  return t;
 }
 
 std::optional<std::string> nullIfEmpty(const std::string& s) {
@@ -70,9 +69,7 @@ std::optional<TransactionRecord> findOne(pqxx::transaction_base& txn, const std:
                     (for_update ? " FOR UPDATE OF t" : "");
   auto rows = txn.exec_params(sql, a, b);
   if (rows.empty()) return std::nullopt;
-  auto t = fromRow(rows[0]);
-  loadAttempts(txn, t);
-  return t;
+  return fromRow(rows[0]);
 }
 
 }  // namespace
@@ -121,11 +118,7 @@ std::vector<TransactionRecord> lockTransactions(pqxx::work& txn, const std::vect
     for (const auto& id : ids) json::str(w, id);
     w.EndArray();
   }
-  // why the attempts ride along as JSON: one round trip fewer per webhook batch.
   static const std::string sql = std::string("SELECT ") + kColumns +
-                    ", (SELECT coalesce(json_agg(json_build_array(a.connector_id, a.outcome,"
-                    "   coalesce(a.error_code, ''), coalesce(a.http_status, 0), a.latency_ms)"
-                    "   ORDER BY a.id), '[]') FROM attempts a WHERE a.transaction_id = t.id)"
                     " FROM transactions t WHERE t.id IN ("
                     "   SELECT m.id FROM transactions m JOIN json_to_recordset($1::json)"
                     "     AS r(connector_id text, provider_ref text)"
@@ -136,13 +129,6 @@ std::vector<TransactionRecord> lockTransactions(pqxx::work& txn, const std::vect
                                       std::string(refs_json.GetString(), refs_json.GetSize()),
                                       std::string(ids_json.GetString(), ids_json.GetSize()))) {
     out.push_back(fromRow(row));
-    rapidjson::Document attempts;
-    attempts.Parse(row[kColumnCount].c_str());
-    if (!attempts.IsArray()) throw std::runtime_error("unreadable attempts of " + out.back().id);
-    for (const auto& a : attempts.GetArray()) {
-      out.back().attempts.push_back({a[0].GetString(), a[1].GetString(), a[2].GetString(),
-                                     a[3].GetInt(), a[4].GetInt()});
-    }
   }
   return out;
 }
@@ -170,7 +156,6 @@ std::optional<std::vector<TransactionRecord>> listTransactions(pqxx::transaction
   for (const auto& r : rows) {
     if (static_cast<int>(out.size()) == f.limit) break;
     out.push_back(fromRow(r));
-    loadAttempts(txn, out.back());
   }
   *has_more = static_cast<int>(rows.size()) > f.limit;
   return out;

@@ -209,7 +209,12 @@ describe('deliveries', { timeout: 240000 }, () => {
       down = false;
       // The example schedule retries after 5 s (with jitter).
       await eventually(() => flaky.deliveredCounts('/f').size === 1, { timeoutMs: 15000, what: 'retry delivered' });
-      const attempts = await api('GET', `/v1/subscriptions/${a.json.id}/deliveries`, null, { key });
+      // The subscriber has the request before the worker has recorded its answer.
+      let attempts;
+      await eventually(async () => {
+        attempts = await api('GET', `/v1/subscriptions/${a.json.id}/deliveries`, null, { key });
+        return attempts.json.data.length >= 2;
+      }, { what: 'the successful attempt recorded' });
       const codes = attempts.json.data.map((x) => x.status_code);
       assert.deepEqual(codes, [200, 500]);
       assert.equal(attempts.json.data[1].error, 'HTTP 500');
