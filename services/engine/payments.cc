@@ -35,12 +35,11 @@ void countAttempt(const std::string& connector, const std::string& outcome, long
 
 PaymentService::PaymentService(store::Pool& pool, const config::Config& config,
                                const connectors::ConnectorSet& connectors,
-                               http::HttpExecutor& executor, store::EventPublisher& publisher)
+                               http::HttpExecutor& executor)
     : pool_(pool),
       config_(config),
       connectors_(connectors),
       executor_(executor),
-      publisher_(publisher),
       router_(config, connectors),
       leases_(pool),
       intents_(pool, [](pqxx::connection& conn, std::vector<Intent*>& batch) {
@@ -75,7 +74,6 @@ void PaymentService::flushOutcomes(pqxx::connection& conn, std::vector<Outcome*>
   std::vector<std::string> conflicts = combined.write(txn);
   std::set<std::string> conflicted(conflicts.begin(), conflicts.end());
   for (Outcome* outcome : batch) outcome->conflict = conflicted.count(*outcome->transaction_id) > 0;
-  if (combined.eventCount() > 0) publisher_.notify();
 }
 
 std::string PaymentService::providerIdempotencyKey(const std::string& transaction_id,
@@ -306,7 +304,6 @@ Reply PaymentService::recordOutcomeAlone(const std::string& tenant_id,
     Reply reply = recordOutcome(*current, outcome, writes);
     if (!writes.write(txn).empty()) throw std::runtime_error("a row-locked transaction changed");
     txn.commit();
-    if (writes.eventCount() > 0) publisher_.notify();
     return reply;
   });
 }
@@ -348,7 +345,6 @@ Reply PaymentService::list(const std::string& tenant_id, Kind kind, int limit,
 }
 
 Reply EventService::get(const std::string& tenant_id, const std::string& id) {
-  publisher_.publishBeforeRead(tenant_id);
   return pool_.run([&](pqxx::connection& conn) {
     pqxx::read_transaction txn(conn);
     auto ev = store::findEvent(txn, tenant_id, id);
@@ -359,7 +355,6 @@ Reply EventService::get(const std::string& tenant_id, const std::string& id) {
 
 Reply EventService::list(const std::string& tenant_id, int limit, const std::string& starting_after,
                          const std::string& type, std::optional<int64_t> after_sequence) {
-  publisher_.publishBeforeRead(tenant_id);
   return pool_.run([&](pqxx::connection& conn) {
     pqxx::read_transaction txn(conn);
     bool has_more = false;

@@ -9,7 +9,6 @@
 #include "services/engine/payment_request.h"
 #include "services/engine/routing.h"
 #include "services/engine/transitions.h"
-#include "services/store/event_publisher.h"
 #include "services/store/group_commit.h"
 #include "services/store/lease_keeper.h"
 #include "services/store/pool.h"
@@ -30,8 +29,7 @@ struct Reply {
 class PaymentService {
  public:
   PaymentService(store::Pool& pool, const config::Config& config,
-                 const connectors::ConnectorSet& connectors, http::HttpExecutor& executor,
-                 store::EventPublisher& publisher);
+                 const connectors::ConnectorSet& connectors, http::HttpExecutor& executor);
 
   /// `body` has passed the JSON Schema; `request_hash` identifies the request for idempotency;
   /// `idempotency_key` may be empty. Throws ApiError for client faults.
@@ -107,7 +105,6 @@ class PaymentService {
   const config::Config& config_;
   const connectors::ConnectorSet& connectors_;
   http::HttpExecutor& executor_;
-  store::EventPublisher& publisher_;
   Router router_;
   store::LeaseKeeper leases_;
   store::GroupCommit<Intent> intents_;
@@ -117,15 +114,13 @@ class PaymentService {
 /// Events API (pull).
 class EventService {
  public:
-  EventService(store::Pool& pool, store::EventPublisher& publisher)
-      : pool_(pool), publisher_(publisher) {}
+  explicit EventService(store::Pool& pool) : pool_(pool) {}
   Reply get(const std::string& tenant_id, const std::string& id);
   Reply list(const std::string& tenant_id, int limit, const std::string& starting_after,
              const std::string& type, std::optional<int64_t> after_sequence);
 
  private:
   store::Pool& pool_;
-  store::EventPublisher& publisher_;
 };
 
 }  // namespace paymux::engine

@@ -77,7 +77,7 @@ std::string eventJson(const std::string& id, const std::string& type, const std:
   json::kv(w, "object", "event");
   json::kv(w, "type", type);
   json::key(w, "sequence");
-  w.Null();  // until the publisher numbers it (store::publishEvents)
+  w.Null();  // store::WriteSet writes the number in its place
   json::kv(w, "created_at", created_at);
   json::key(w, "data");
   w.StartObject();

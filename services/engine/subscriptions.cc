@@ -580,7 +580,8 @@ Reply SubscriptionService::recover(const std::string& tenant_id, const std::stri
   return idempotent(tenant_id, request_hash, idempotency_key, [&](pqxx::work& txn) {
     requireSubscription(txn, tenant_id, id, /*for_update=*/true);
     // why: one statement, one snapshot: deliveries that exist are reset, the others inserted;
-    // unnumbered events are left to the publisher, which fans them out.
+    // unnumbered events (left by an earlier version) are left to the sweeper, which fans them
+    // out.
     auto r = txn.exec_params(
         "WITH matching AS (SELECT e.id FROM events e, subscriptions s"
         "   WHERE s.id = $1 AND e.tenant_id = s.tenant_id AND e.created_at >= $2::timestamptz"

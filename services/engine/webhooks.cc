@@ -27,10 +27,9 @@ std::string headersJson(const http::Headers& headers) {
 }  // namespace
 
 WebhookService::WebhookService(store::Pool& pool, const connectors::ConnectorSet& connectors,
-                               http::HttpExecutor& executor, store::EventPublisher& publisher)
+                               http::HttpExecutor& executor)
     : connectors_(connectors),
       executor_(executor),
-      publisher_(publisher),
       commits_(pool, [this](pqxx::connection& conn, std::vector<Delivery*>& batch) {
         flush(conn, batch);
       }) {}
@@ -79,7 +78,6 @@ void WebhookService::flush(pqxx::connection& conn, std::vector<Delivery*>& batch
     stored.outcome = EventOutcome::kDuplicate;
   }
   txn.commit();
-  if (writes.eventCount() > 0) publisher_.notify();
   size_t next = 0;
   for (Delivery* d : batch) {
     d->outcomes.clear();

@@ -6,7 +6,6 @@
 #include "services/common/http_client.h"
 #include "services/engine/payments.h"
 #include "services/engine/reconcile.h"
-#include "services/store/event_publisher.h"
 #include "services/store/group_commit.h"
 #include "services/store/pool.h"
 
@@ -18,7 +17,7 @@ namespace paymux::engine {
 class WebhookService {
  public:
   WebhookService(store::Pool& pool, const connectors::ConnectorSet& connectors,
-                 http::HttpExecutor& executor, store::EventPublisher& publisher);
+                 http::HttpExecutor& executor);
 
   /// Throws ApiError: 404 unknown connector, 401 bad signature, 400 unreadable body.
   Reply receive(const std::string& connector_id, const http::Headers& headers,
@@ -42,7 +41,6 @@ class WebhookService {
 
   const connectors::ConnectorSet& connectors_;
   http::HttpExecutor& executor_;
-  store::EventPublisher& publisher_;
   store::GroupCommit<Delivery> commits_;
 };
 

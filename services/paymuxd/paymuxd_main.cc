@@ -248,12 +248,6 @@ worker::Dispatcher::Options dispatcherOptions() {
   return options;
 }
 
-worker::Dispatcher::Options dispatcherOptions(store::EventPublisher& publisher) {
-  worker::Dispatcher::Options options = dispatcherOptions();
-  options.publisher = &publisher;
-  return options;
-}
-
 /// Numbers and fans out committed events on its own thread (store::EventPublisher): in every
 /// process that writes events.
 class PublisherThread {
@@ -278,9 +272,9 @@ class BackgroundWorker {
  public:
   BackgroundWorker(store::Pool& pool, const config::Config& config,
                    const connectors::ConnectorSet& connectors, store::EventPublisher& publisher)
-      : payments_(pool, config, connectors, executor_, publisher),
-        janitor_(pool, config, connectors, executor_, publisher, payments_),
-        dispatcher_(pool, config.delivery, dispatcherOptions(publisher)),
+      : payments_(pool, config, connectors, executor_),
+        janitor_(pool, config, connectors, executor_, payments_),
+        dispatcher_(pool, config.delivery, dispatcherOptions()),
         // why: wakes the dispatcher as soon as any api process created deliveries; on
         // (re)connecting too, for those created while nobody listened.
         wakeup_(config.database.url, store::kDeliveriesChannel,
@@ -332,9 +326,9 @@ int serve(const Args& args) {
                                             [&pool] { return static_cast<double>(pool.inUse()); });
   http::CurlExecutor executor;
   store::EventPublisher publisher(pool);
-  engine::PaymentService payments(pool, config, connectors, executor, publisher);
-  engine::EventService events(pool, publisher);
-  engine::WebhookService webhooks(pool, connectors, executor, publisher);
+  engine::PaymentService payments(pool, config, connectors, executor);
+  engine::EventService events(pool);
+  engine::WebhookService webhooks(pool, connectors, executor);
   engine::SubscriptionService subscriptions(pool, config.delivery);
   api::SchemaSet schemas(schemasDir());
 

@@ -17,7 +17,7 @@ constexpr auto kBusyPause = std::chrono::milliseconds(3);
 EventPublisher::EventPublisher(Pool& pool, std::chrono::milliseconds idle_interval)
     : pool_(pool), idle_interval_(idle_interval) {}
 
-void EventPublisher::notify() {
+void EventPublisher::wake() {
   {
     std::lock_guard lock(mutex_);
     pending_ = true;
@@ -41,14 +41,6 @@ int EventPublisher::publishNow() {
   }
   if (deliveries > 0 && on_deliveries_) on_deliveries_();
   return total;
-}
-
-void EventPublisher::publishBeforeRead(const std::string& tenant_id) {
-  bool unpublished = pool_.run([&](pqxx::connection& conn) {
-    pqxx::nontransaction txn(conn);
-    return hasUnpublishedEvents(txn, tenant_id);
-  });
-  if (unpublished) publishNow();
 }
 
 void EventPublisher::run(const std::atomic<bool>& stop) {

@@ -45,13 +45,6 @@ PublishedBatch publishEvents(pqxx::connection& conn, int limit) {
   return batch;
 }
 
-bool hasUnpublishedEvents(pqxx::transaction_base& txn, const std::string& tenant_id) {
-  return execPrepared(txn, "has_unpublished_events",
-                      "SELECT EXISTS (SELECT 1 FROM events WHERE sequence IS NULL AND tenant_id = $1)",
-                      tenant_id)[0][0]
-      .as<bool>();
-}
-
 std::optional<EventRecord> findEvent(pqxx::transaction_base& txn, const std::string& tenant_id,
                                      const std::string& id) {
   auto rows = txn.exec_params(std::string("SELECT ") + kColumns +

@@ -25,12 +25,10 @@ struct PublishedBatch {
 /// its tenant's next sequence (written into its body in place of `"sequence":null`) and one
 /// pending delivery per enabled subscription whose filter matches its type, all in one database
 /// transaction.
-// why: one publisher at a time (an advisory lock held to commit) keeps sequences gap-free per
-// tenant and visible in order: a reader never sees sequence n+1 before n.
+// why: it bumps each tenant's counter under the same row lock the write set's numbering takes,
+// so the two never hand out one number twice; the advisory lock keeps two sweepers from
+// numbering the same events.
 PublishedBatch publishEvents(pqxx::connection& conn, int limit);
-
-/// True when the tenant has committed events the publisher has not numbered yet.
-bool hasUnpublishedEvents(pqxx::transaction_base& txn, const std::string& tenant_id);
 
 /// Published events only: an event is visible once it has its sequence.
 std::optional<EventRecord> findEvent(pqxx::transaction_base& txn, const std::string& tenant_id,

@@ -56,12 +56,38 @@ constexpr const char* kWrite =
     "     outcome text, error_code text, http_status int, latency_ms int)"
     "   WHERE transaction_id NOT IN (SELECT id FROM skipped) ORDER BY ord"
     "   RETURNING 1),"
-    " e AS (INSERT INTO events (id, tenant_id, type, transaction_id, body)"
-    "   SELECT id, tenant_id, type, transaction_id, body"
+    " ev AS (SELECT x.*, row_number() OVER (PARTITION BY x.tenant_id ORDER BY x.ord) AS n"
     "   FROM json_to_recordset($3::json) AS x(ord int, id text, tenant_id text, type text,"
     "     transaction_id text, body text)"
-    "   WHERE coalesce(transaction_id, '') NOT IN (SELECT id FROM skipped) ORDER BY ord"
+    "   WHERE coalesce(x.transaction_id, '') NOT IN (SELECT id FROM skipped)),"
+    " counts AS (SELECT tenant_id, count(*) AS total FROM ev GROUP BY tenant_id),"
+    // why: tenant rows are locked in id order, after every other row this statement locks or
+    // waits for (see the final SELECT), and held until commit: that is what makes each
+    // tenant's sequence become visible in order. Migration 0003 moved numbering out of the
+    // write because one lock per request serialized a tenant's requests; with group commit a
+    // batch of requests takes it once, and numbering here saves the publisher's transaction
+    // (a second commit and a second copy of every event row) and makes events visible at once.
+    " tl AS (SELECT t.id FROM tenants t WHERE t.id IN (SELECT tenant_id FROM counts)"
+    "   ORDER BY t.id FOR NO KEY UPDATE),"
+    " bumped AS (UPDATE tenants t SET event_sequence = t.event_sequence + c.total"
+    "   FROM counts c JOIN tl ON tl.id = c.tenant_id WHERE t.id = c.tenant_id"
+    "   RETURNING t.id AS tenant_id, t.event_sequence - c.total AS base),"
+    " e AS (INSERT INTO events (id, tenant_id, type, transaction_id, body, sequence)"
+    "   SELECT ev.id, ev.tenant_id, ev.type, ev.transaction_id,"
+    "     regexp_replace(ev.body, '\"sequence\":null', '\"sequence\":' || (b.base + ev.n)::text),"
+    "     b.base + ev.n"
+    // why LEFT JOIN: an event of an unknown tenant gets a NULL body, so the statement fails as
+    // a whole instead of leaving the event out.
+    "   FROM ev LEFT JOIN bumped b ON b.tenant_id = ev.tenant_id ORDER BY ev.ord"
+    "   RETURNING id, tenant_id, type),"
+    " fanout AS (INSERT INTO deliveries (subscription_id, event_id, state, next_attempt_at)"
+    "   SELECT s.id, e.id, 'pending', now() FROM e"
+    "   JOIN subscriptions s ON s.tenant_id = e.tenant_id"
+    "   WHERE s.enabled AND s.deleted_at IS NULL"
+    "   AND (cardinality(s.event_types) = 0 OR e.type = ANY (s.event_types))"
     "   RETURNING 1),"
+    // why: dispatchers LISTEN on kDeliveriesChannel (store::NotificationListener); sent at commit.
+    " woken AS (SELECT pg_notify('paymux_deliveries', '') FROM (SELECT 1 FROM fanout LIMIT 1) f),"
     " o AS (UPDATE provider_events p SET outcome = x.outcome, transaction_id = x.transaction_id,"
     "     processed_at = CASE WHEN x.outcome = 'unmatched' THEN p.processed_at ELSE now() END,"
     "     next_retry_at = CASE WHEN x.outcome = 'unmatched' THEN now() + interval '1 second' END"
@@ -101,8 +127,15 @@ constexpr const char* kWrite =
     "   WHERE k.tenant_id = x.tenant_id AND k.key = x.key AND k.transaction_id = x.transaction_id"
     "   AND x.transaction_id NOT IN (SELECT id FROM skipped)"
     "   RETURNING 1)"
+    // why: the branches of a UNION ALL run in order. Every row lock and unique-key wait comes
+    // before the tenant locks (last branch), so two batches never wait for each other in a
+    // cycle: a batch holding a tenant lock waits for nothing but its commit.
     " SELECT 'skipped', id, NULL, NULL::bigint FROM skipped"
-    " UNION ALL SELECT 'stored', connector_id, provider_event_id, id FROM pe";
+    " UNION ALL SELECT 'stored', connector_id, provider_event_id, id FROM pe"
+    " UNION ALL SELECT 'rows', NULL, NULL, (SELECT count(*) FROM a) + (SELECT count(*) FROM o)"
+    "   + (SELECT count(*) FROM d) + (SELECT count(*) FROM k)"
+    " UNION ALL SELECT 'events', NULL, NULL, (SELECT count(*) FROM e)"
+    "   + 0 * (SELECT count(*) FROM woken)";
 
 template <typename Rows, typename Skip>
 void dropSkipped(Rows& rows, const std::set<std::string>& skipped, Skip transaction_of) {
@@ -267,9 +300,10 @@ std::vector<std::string> WriteSet::write(pqxx::transaction_base& txn) {
       }));
   std::map<std::pair<std::string, std::string>, int64_t> stored;
   for (const auto& r : result) {
-    if (r[0].as<std::string>() == "skipped") {
+    std::string kind = r[0].as<std::string>();
+    if (kind == "skipped") {
       conflicts.push_back(r[1].as<std::string>());
-    } else {
+    } else if (kind == "stored") {
       stored[{r[1].as<std::string>(), r[2].as<std::string>()}] = r[3].as<int64_t>();
     }
   }

@@ -11,13 +11,14 @@
 
 namespace paymux::store {
 
-/// A tenant-facing event to insert; the publisher numbers it after commit (events_repo.h).
+/// A tenant-facing event to insert: write() numbers it in its tenant's sequence and fans it out
+/// to the tenant's subscriptions, in the same statement.
 struct NewEvent {
   std::string id;
   std::string tenant_id;
   std::string type;
   std::string transaction_id;
-  std::string body;  // carries "sequence":null until the publisher numbers it
+  std::string body;  // carries "sequence":null, which write() replaces with the number
 };
 
 /// A verified provider event to store with the set, with the outcome reconciliation gives it.

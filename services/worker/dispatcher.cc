@@ -252,7 +252,6 @@ int Dispatcher::claimAndStart(int max) {
     std::string subscription_id, event_id, url, body, secrets;
     int attempt_count;
   };
-  if (options_.publisher != nullptr) options_.publisher->publishNow();
   std::string token = crypto::randomToken(24);
   std::vector<Claimed> claimed = pool_.run([&](pqxx::connection& conn) {
     pqxx::work txn(conn);

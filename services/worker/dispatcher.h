@@ -10,7 +10,6 @@
 #include "services/common/config.h"
 #include "services/common/secret_box.h"
 #include "services/engine/subscriptions.h"
-#include "services/store/event_publisher.h"
 #include "services/store/pool.h"
 
 namespace paymux::worker {
@@ -35,9 +34,6 @@ class Dispatcher {
     /// leases released so another dispatcher sends them at once.
     std::chrono::milliseconds stop_grace{3000};
     std::string user_agent = "paymux";
-    /// When set, numbers and fans out committed events before each claim, so deliveries of
-    /// events whose api process died before publishing them are still created.
-    store::EventPublisher* publisher = nullptr;
   };
 
   Dispatcher(store::Pool& pool, const config::DeliveryConfig& config, Options options);

@@ -113,7 +113,6 @@ int Janitor::retryUnmatched() {
       }
     }
     txn.commit();
-    if (writes.eventCount() > 0) publisher_.notify();
     return static_cast<int>(stored.size());
   });
 }
@@ -218,8 +217,7 @@ void Janitor::checkDueTransactions(Pass& pass) {
       bool applied = engine::applyStatus(writes, *tx, report) == engine::Verdict::kApply;
       if (!writes.write(txn).empty()) throw std::runtime_error("a row-locked transaction changed");
       txn.commit();
-      if (writes.eventCount() > 0) publisher_.notify();
-      return applied;
+        return applied;
     });
     countCheck(connector_id, changed ? "changed" : "unchanged");
     if (changed) ++pass.transactions_changed;

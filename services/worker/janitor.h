@@ -6,7 +6,6 @@
 #include "services/common/config.h"
 #include "services/common/http_client.h"
 #include "services/engine/payments.h"
-#include "services/store/event_publisher.h"
 #include "services/store/pool.h"
 
 namespace paymux::worker {
@@ -20,12 +19,11 @@ class Janitor {
  public:
   Janitor(store::Pool& pool, const config::Config& config,
           const connectors::ConnectorSet& connectors, http::HttpExecutor& executor,
-          store::EventPublisher& publisher, engine::PaymentService& payments)
+          engine::PaymentService& payments)
       : pool_(pool),
         config_(config),
         connectors_(connectors),
         executor_(executor),
-        publisher_(publisher),
         payments_(payments) {}
 
   struct Pass {
@@ -48,7 +46,6 @@ class Janitor {
   const config::Config& config_;
   const connectors::ConnectorSet& connectors_;
   http::HttpExecutor& executor_;
-  store::EventPublisher& publisher_;
   engine::PaymentService& payments_;
 };
 

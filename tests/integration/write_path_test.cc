@@ -1,7 +1,7 @@
 // The shared write path against real PostgreSQL: group commit (batches, isolation of a bad
-// item, errors reach their own caller), the event publisher (gap-free per-tenant sequences in
-// commit order under concurrent writers and publishers, bodies numbered, fan-out once) and the
-// write set's version check.
+// item, errors reach their own caller), event numbering in the write set (gap-free per-tenant
+// sequences in commit order under concurrent writers, bodies numbered, fan-out once, the sweeper
+// for events an earlier version left unnumbered) and the write set's version check.
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
 
@@ -45,7 +45,7 @@ class WritePath : public ::testing::Test {
     pqxx::nontransaction txn(conn);
     return txn.exec(sql)[0][0].as<long>();
   }
-  /// An event row as a causing transaction writes it: unnumbered.
+  /// An event as a causing transaction hands it to the write set: unnumbered.
   static store::NewEvent event(const std::string& tenant) {
     std::string id = crypto::randomId("evt", 20);
     return {id, tenant, "collection.succeeded", "",
@@ -125,69 +125,93 @@ TEST_F(WritePath, GroupCommitIsolatesTheItemThatFailsItsBatch) {
   EXPECT_EQ(scalar("SELECT count(*) FROM gc_items"), kCallers - 4);
 }
 
-TEST_F(WritePath, PublisherNumbersEventsGapFreePerTenantUnderConcurrentWritersAndPublishers) {
+TEST_F(WritePath, WriteSetNumbersEventsGapFreePerTenantUnderConcurrentWritersAndASweeper) {
   store::Pool pool(Secret(db_.url()), 12, milliseconds(5000));
-  store::EventPublisher publisher(pool, milliseconds(20));
+  // The sweeper numbers events that an earlier paymux version wrote unnumbered (a rolling
+  // upgrade); one writer below writes them that way.
+  store::EventPublisher sweeper(pool, milliseconds(20));
   std::atomic<bool> stop{false};
-  std::thread background([&] { publisher.run(stop); });
-  constexpr int kWriters = 6, kEventsEach = 60;
+  std::thread background([&] { sweeper.run(stop); });
+  constexpr int kWriters = 6, kSetsEach = 60;
   std::atomic<bool> writing{true};
+  std::atomic<int> errors{0};
   std::vector<std::thread> threads;
   for (int w = 0; w < kWriters; ++w) {
     threads.emplace_back([&, w] {
-      for (int i = 0; i < kEventsEach; ++i) {
-        pool.run([&](pqxx::connection& conn) {
-          pqxx::work txn(conn);
-          store::WriteSet writes;
-          writes.addEvent(event(w % 2 ? tenant_a_ : tenant_b_));
-          if (i % 5 == 0) writes.addEvent(event(w % 2 ? tenant_a_ : tenant_b_));
-          writes.write(txn);
-          txn.commit();
-          return 0;
-        });
-        if (i % 3 == 0) publisher.notify();
+      for (int i = 0; i < kSetsEach; ++i) {
+        try {
+          pool.run([&](pqxx::connection& conn) {
+            if (w == 0) {  // as paymux before numbering moved into the write
+              pqxx::work txn(conn);
+              auto e = event(tenant_a_);
+              txn.exec_params("INSERT INTO events (id, tenant_id, type, body) VALUES ($1, $2, $3, $4)",
+                              e.id, e.tenant_id, e.type, e.body);
+              txn.commit();
+              return 0;
+            }
+            // Sets holding both tenants, in either order, from autocommitted statements (as
+            // the group commits write) and from explicit transactions (as webhooks do).
+            store::WriteSet writes;
+            bool a_first = (w + i) % 2 == 0;
+            writes.addEvent(event(a_first ? tenant_a_ : tenant_b_));
+            writes.addEvent(event(a_first ? tenant_b_ : tenant_a_));
+            if (i % 5 == 0) writes.addEvent(event(a_first ? tenant_a_ : tenant_b_));
+            if (w % 2 == 0) {
+              pqxx::nontransaction txn(conn);
+              writes.write(txn);
+            } else {
+              pqxx::work txn(conn);
+              writes.write(txn);
+              txn.commit();
+            }
+            return 0;
+          });
+        } catch (const std::exception& e) {
+          ++errors;
+          ADD_FAILURE() << e.what();
+        }
       }
     });
   }
-  // A second publisher (another process) and a reader catching up by sequence meanwhile: the
-  // reader must only ever see a gap-free prefix.
-  std::thread rival([&] {
-    while (writing) {
-      publisher.publishNow();
-      std::this_thread::sleep_for(milliseconds(3));
-    }
-  });
+  // A reader catching up by sequence meanwhile must only ever see a gap-free prefix.
   std::atomic<int> gaps{0};
   std::thread reader([&] {
     pqxx::connection conn(db_.url());
     while (writing) {
       pqxx::nontransaction txn(conn);
-      auto r = txn.exec_params(
-          "SELECT count(*), coalesce(max(sequence), 0) FROM events WHERE tenant_id = $1"
-          " AND sequence IS NOT NULL",
-          tenant_a_)[0];
-      if (r[0].as<long>() != r[1].as<long>()) ++gaps;
+      for (const auto& tenant : {tenant_a_, tenant_b_}) {
+        auto r = txn.exec_params(
+            "SELECT count(*), coalesce(max(sequence), 0) FROM events WHERE tenant_id = $1"
+            " AND sequence IS NOT NULL",
+            tenant)[0];
+        if (r[0].as<long>() != r[1].as<long>()) ++gaps;
+      }
     }
   });
   for (auto& t : threads) t.join();
   writing = false;
-  rival.join();
   reader.join();
-  publisher.publishNow();
+  sweeper.publishNow();
   stop = true;
-  publisher.wake();
+  sweeper.wake();
   background.join();
 
+  EXPECT_EQ(errors.load(), 0);
   EXPECT_EQ(gaps.load(), 0) << "a reader saw sequence n+1 before n";
-  long total = kWriters * (kEventsEach + kEventsEach / 5);
+  long per_writer = 2 * kSetsEach + kSetsEach / 5;
+  long total = kSetsEach + (kWriters - 1) * per_writer;
   EXPECT_EQ(scalar("SELECT count(*) FROM events"), total);
   EXPECT_EQ(scalar("SELECT count(*) FROM events WHERE sequence IS NULL"), 0);
+  long numbered = 0;
   for (const auto& tenant : {tenant_a_, tenant_b_}) {
-    EXPECT_EQ(scalar("SELECT max(sequence) - count(*) FROM events WHERE tenant_id = '" + tenant + "'"), 0);
+    long count = scalar("SELECT count(*) FROM events WHERE tenant_id = '" + tenant + "'");
+    numbered += count;
+    EXPECT_EQ(scalar("SELECT max(sequence) FROM events WHERE tenant_id = '" + tenant + "'"), count);
     EXPECT_EQ(scalar("SELECT count(DISTINCT sequence) FROM events WHERE tenant_id = '" + tenant + "'"),
-              total / 2);
-    EXPECT_EQ(scalar("SELECT event_sequence FROM tenants WHERE id = '" + tenant + "'"), total / 2);
+              count);
+    EXPECT_EQ(scalar("SELECT event_sequence FROM tenants WHERE id = '" + tenant + "'"), count);
   }
+  EXPECT_EQ(numbered, total);
   // Each body carries its own sequence, and only the envelope's placeholder was replaced.
   pqxx::connection conn(db_.url());
   pqxx::nontransaction txn(conn);
@@ -200,7 +224,36 @@ TEST_F(WritePath, PublisherNumbersEventsGapFreePerTenantUnderConcurrentWritersAn
   }
 }
 
-TEST_F(WritePath, PublisherFansOutEachEventOnceToMatchingSubscriptions) {
+TEST_F(WritePath, EventsOfOneSetAreNumberedInTheOrderTheyWereAdded) {
+  pqxx::connection conn(db_.url());
+  store::WriteSet writes;
+  std::vector<std::string> ids;
+  for (int i = 0; i < 5; ++i) {
+    auto e = event(i % 2 ? tenant_a_ : tenant_b_);
+    ids.push_back(e.id);
+    writes.addEvent(e);
+  }
+  pqxx::nontransaction txn(conn);
+  writes.write(txn);
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(txn.exec_params("SELECT sequence FROM events WHERE id = $1", ids[i])[0][0].as<int>(),
+              i / 2 + 1)
+        << i;
+  }
+}
+
+TEST_F(WritePath, AnEventOfAnUnknownTenantFailsTheWholeSet) {
+  pqxx::connection conn(db_.url());
+  store::WriteSet writes;
+  writes.addEvent(event(tenant_a_));
+  writes.addEvent(event("ten_nobody"));
+  pqxx::nontransaction txn(conn);
+  EXPECT_THROW(writes.write(txn), pqxx::sql_error);
+  EXPECT_EQ(scalar("SELECT count(*) FROM events"), 0);
+  EXPECT_EQ(scalar("SELECT event_sequence FROM tenants WHERE id = '" + tenant_a_ + "'"), 0);
+}
+
+TEST_F(WritePath, WriteSetFansOutEachEventOnceToMatchingSubscriptions) {
   {
     pqxx::connection conn(db_.url());
     pqxx::work txn(conn);
@@ -216,12 +269,25 @@ TEST_F(WritePath, PublisherFansOutEachEventOnceToMatchingSubscriptions) {
     writes.write(txn);
     txn.commit();
   }
-  store::Pool pool(Secret(db_.url()), 2, milliseconds(2000));
-  store::EventPublisher publisher(pool);
-  EXPECT_EQ(publisher.publishNow(), 3);
-  EXPECT_EQ(publisher.publishNow(), 0);
   EXPECT_EQ(scalar("SELECT count(*) FROM deliveries WHERE subscription_id = 'sub_all'"), 3);
   EXPECT_EQ(scalar("SELECT count(*) FROM deliveries WHERE subscription_id <> 'sub_all'"), 0);
+  // The sweeper finds nothing left to number, and numbers (and fans out) an event an earlier
+  // version wrote unnumbered, once.
+  store::Pool pool(Secret(db_.url()), 2, milliseconds(2000));
+  store::EventPublisher sweeper(pool);
+  EXPECT_EQ(sweeper.publishNow(), 0);
+  {
+    pqxx::connection conn(db_.url());
+    pqxx::work txn(conn);
+    auto e = event(tenant_a_);
+    txn.exec_params("INSERT INTO events (id, tenant_id, type, body) VALUES ($1, $2, $3, $4)",
+                    e.id, e.tenant_id, e.type, e.body);
+    txn.commit();
+  }
+  EXPECT_EQ(sweeper.publishNow(), 1);
+  EXPECT_EQ(sweeper.publishNow(), 0);
+  EXPECT_EQ(scalar("SELECT count(*) FROM deliveries WHERE subscription_id = 'sub_all'"), 4);
+  EXPECT_EQ(scalar("SELECT max(sequence) FROM events"), 4);
 }
 
 TEST_F(WritePath, WriteSetSkipsAChangedRowWithEverythingTiedToIt) {
@@ -262,7 +328,7 @@ TEST_F(WritePath, WriteSetSkipsAChangedRowWithEverythingTiedToIt) {
   EXPECT_EQ(scalar("SELECT count(*) FROM events WHERE transaction_id = 'col_fresh'"), 1);
 }
 
-TEST_F(WritePath, PublishingDeliveriesWakesListeningWorkersAtOnce) {
+TEST_F(WritePath, WritingDeliveriesWakesListeningWorkersAtOnce) {
   std::atomic<int> wakeups{0};
   store::NotificationListener wakeup(Secret(db_.url()), store::kDeliveriesChannel, [&] { ++wakeups; },
                                     [&](bool listening) {
@@ -277,7 +343,6 @@ TEST_F(WritePath, PublishingDeliveriesWakesListeningWorkersAtOnce) {
   // One wake-up on (re)connecting, for deliveries created while nobody listened.
   ASSERT_TRUE(eventually([&] { return wakeups.load() == 1; }));
   store::Pool pool(Secret(db_.url()), 2, milliseconds(2000));
-  store::EventPublisher publisher(pool);
   auto write_event = [&] {
     pool.run([&](pqxx::connection& conn) {
       pqxx::work txn(conn);
@@ -288,8 +353,7 @@ TEST_F(WritePath, PublishingDeliveriesWakesListeningWorkersAtOnce) {
       return 0;
     });
   };
-  write_event();
-  publisher.publishNow();  // no subscription yet: no deliveries, no wake-up
+  write_event();  // no subscription yet: no deliveries, no wake-up
   {
     pqxx::connection conn(db_.url());
     pqxx::work txn(conn);
@@ -298,7 +362,6 @@ TEST_F(WritePath, PublishingDeliveriesWakesListeningWorkersAtOnce) {
     txn.commit();
   }
   write_event();
-  publisher.publishNow();
   EXPECT_TRUE(eventually([&] { return wakeups.load() == 2; }));
   std::this_thread::sleep_for(milliseconds(200));
   EXPECT_EQ(wakeups.load(), 2);

@@ -99,24 +99,23 @@ ApiHarness::ApiHarness(Options options) : options_(options), impl_(std::make_uni
   impl_->pool = std::make_unique<store::Pool>(
       impl_->config.database.url, impl_->config.database.pool,
       std::chrono::milliseconds(impl_->config.database.acquire_timeout_ms));
-  // As in `paymuxd serve`: a publisher numbers events in the background after each commit.
+  // As in `paymuxd serve`: the sweeper for events an earlier version left unnumbered.
   impl_->publisher = std::make_unique<store::EventPublisher>(*impl_->pool);
   impl_->publisher_thread =
       std::thread([this] { impl_->publisher->run(impl_->publisher_stop); });
   impl_->payments = std::make_unique<engine::PaymentService>(
-      *impl_->pool, impl_->config, *impl_->connectors, impl_->executor, *impl_->publisher);
-  impl_->events = std::make_unique<engine::EventService>(*impl_->pool, *impl_->publisher);
-  impl_->webhooks = std::make_unique<engine::WebhookService>(
-      *impl_->pool, *impl_->connectors, impl_->executor, *impl_->publisher);
+      *impl_->pool, impl_->config, *impl_->connectors, impl_->executor);
+  impl_->events = std::make_unique<engine::EventService>(*impl_->pool);
+  impl_->webhooks = std::make_unique<engine::WebhookService>(*impl_->pool, *impl_->connectors,
+                                                             impl_->executor);
   impl_->janitor = std::make_unique<worker::Janitor>(*impl_->pool, impl_->config,
                                                      *impl_->connectors, impl_->executor,
-                                                     *impl_->publisher, *impl_->payments);
+                                                     *impl_->payments);
   impl_->subscriptions =
       std::make_unique<engine::SubscriptionService>(*impl_->pool, impl_->config.delivery);
   impl_->dispatcher_options.poll_interval = std::chrono::milliseconds(options.dispatcher_poll_ms);
   impl_->dispatcher_options.gauge_interval = std::chrono::milliseconds(200);
   impl_->dispatcher_options.user_agent = "paymux/test";
-  impl_->dispatcher_options.publisher = impl_->publisher.get();
   impl_->dispatcher = newDispatcher();
   impl_->schemas = std::make_unique<api::SchemaSet>(sourceDir() + "/schemas");
   api::ApiContext ctx;
@@ -176,7 +175,6 @@ std::unique_ptr<worker::Dispatcher> ApiHarness::newDispatcher() {
 
 const config::Config& ApiHarness::config() const { return impl_->config; }
 
-void ApiHarness::publishEvents() { impl_->publisher->publishNow(); }
 
 std::string ApiHarness::baseUrl() const {
   return "http://127.0.0.1:" + std::to_string(impl_->server->port());

@@ -62,9 +62,6 @@ class ApiHarness {
   /// Another dispatcher over the same database, as a second worker process would be.
   std::unique_ptr<worker::Dispatcher> newDispatcher();
   const config::Config& config() const;
-  /// Numbers and fans out every committed event now (the background publisher does it within
-  /// milliseconds; tests that read the deliveries table directly call this first).
-  void publishEvents();
   const std::string& databaseUrl() const { return db_.url(); }
   /// Creates a tenant and an API key for it; returns the key (tenant id in *tenant_id).
   std::string newTenantKey(std::string* tenant_id = nullptr);
