@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <map>
+#include <mutex>
 #include <pqxx/pqxx>
 #include <set>
 #include <stdexcept>
@@ -88,6 +89,51 @@ TEST_F(WritePath, GroupCommitBatchesConcurrentCallersIntoFewTransactions) {
   // Every caller returned after its own row committed, and the rows shared transactions.
   EXPECT_EQ(scalar("SELECT count(DISTINCT batch_txid) FROM gc_items"), flushes.load());
   EXPECT_LT(flushes.load(), kCallers / 2) << "concurrent callers were not batched";
+}
+
+TEST_F(WritePath, GroupCommitKeepsBothLeaderPlacesInUseUnderSustainedLoad) {
+  // Two leaders finishing at nearly the same time must not both hand their place to the same
+  // waiting caller: a place handed twice is used once, and the group commit would run with one
+  // flush at a time from then on.
+  store::Pool pool(Secret(db_.url()), 4, milliseconds(2000));
+  std::atomic<int> in_flight{0};
+  std::mutex seen_mutex;
+  std::vector<int> concurrency;  // per flush, flushes running when it started (itself included)
+  store::GroupCommit<Row> commits(
+      pool,
+      [&](pqxx::connection&, std::vector<Row*>& batch) {
+        int now = ++in_flight;
+        {
+          std::lock_guard lock(seen_mutex);
+          concurrency.push_back(now);
+        }
+        std::this_thread::sleep_for(milliseconds(2));
+        --in_flight;
+        for (Row* r : batch) r->committed = true;
+      },
+      /*max_batch=*/4, /*max_leaders=*/2);
+  constexpr int kCallers = 24, kEach = 40;
+  std::vector<std::thread> callers;
+  std::atomic<int> committed{0};
+  for (int c = 0; c < kCallers; ++c) {
+    callers.emplace_back([&] {
+      for (int i = 0; i < kEach; ++i) {
+        Row row;
+        commits.submit(row);
+        if (row.committed) ++committed;
+      }
+    });
+  }
+  for (auto& t : callers) t.join();
+  EXPECT_EQ(committed.load(), kCallers * kEach);
+  ASSERT_GT(concurrency.size(), 40u);
+  // The second half of the run still had two flushes at once most of the time.
+  size_t half = concurrency.size() / 2, overlapped = 0;
+  for (size_t i = half; i < concurrency.size(); ++i) {
+    EXPECT_LE(concurrency[i], 2);
+    overlapped += concurrency[i] == 2 ? 1 : 0;
+  }
+  EXPECT_GT(overlapped, (concurrency.size() - half) / 4);
 }
 
 TEST_F(WritePath, GroupCommitIsolatesTheItemThatFailsItsBatch) {
