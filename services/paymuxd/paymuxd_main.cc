@@ -248,8 +248,8 @@ worker::Dispatcher::Options dispatcherOptions() {
   return options;
 }
 
-/// Numbers and fans out committed events on its own thread (store::EventPublisher): in every
-/// process that writes events.
+/// The sweeper for events older builds left unnumbered (store::EventPublisher), on its own
+/// thread: in every process that writes events.
 class PublisherThread {
  public:
   explicit PublisherThread(store::EventPublisher& publisher)

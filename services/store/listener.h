@@ -7,7 +7,7 @@
 
 namespace paymux::store {
 
-/// The channel the event publisher NOTIFYs when it has created deliveries.
+/// The channel a write set (or the event sweeper) NOTIFYs when it has created deliveries.
 inline constexpr const char* kDeliveriesChannel = "paymux_deliveries";
 
 /// LISTENs on one channel on a connection of its own and calls `on_notify` for each
