@@ -16,30 +16,27 @@ PublishedBatch publishEvents(pqxx::connection& conn, int limit) {
   // why: a constant key; the statement below runs on a snapshot taken after the lock is held,
   // so it sees every batch an earlier holder committed.
   execPrepared(txn, "publish_lock", "SELECT pg_advisory_xact_lock(7277001)");
-  auto row = execPrepared(txn, "publish_events",
+  // why tenants locked in id order first: the write set locks them in that order too, so a
+  // sweep and a batch sharing two tenants never deadlock.
+  static const std::string sql = std::string(
       "WITH pending AS (SELECT id, tenant_id, type, position FROM events"
       "   WHERE sequence IS NULL ORDER BY position LIMIT $1),"
       " numbered AS (SELECT id, tenant_id, type,"
       "   row_number() OVER (PARTITION BY tenant_id ORDER BY position) AS n FROM pending),"
       " counts AS (SELECT tenant_id, count(*) AS total FROM pending GROUP BY tenant_id),"
+      " tl AS (SELECT t.id FROM tenants t WHERE t.id IN (SELECT tenant_id FROM counts)"
+      "   ORDER BY t.id FOR NO KEY UPDATE),"
       " bumped AS (UPDATE tenants t SET event_sequence = t.event_sequence + c.total"
-      "   FROM counts c WHERE t.id = c.tenant_id"
+      "   FROM counts c JOIN tl ON tl.id = c.tenant_id WHERE t.id = c.tenant_id"
       "   RETURNING t.id AS tenant_id, t.event_sequence - c.total AS base),"
-      " published AS (UPDATE events e SET sequence = b.base + n.n,"
-      "   body = regexp_replace(e.body, '\"sequence\":null', '\"sequence\":' || (b.base + n.n)::text)"
-      "   FROM numbered n JOIN bumped b ON b.tenant_id = n.tenant_id WHERE e.id = n.id"
-      "   RETURNING e.id, e.tenant_id, e.type),"
-      " fanout AS (INSERT INTO deliveries (subscription_id, event_id, state, next_attempt_at)"
-      "   SELECT s.id, p.id, 'pending', now() FROM published p"
-      "   JOIN subscriptions s ON s.tenant_id = p.tenant_id"
-      "   WHERE s.enabled AND s.deleted_at IS NULL"
-      "   AND (cardinality(s.event_types) = 0 OR p.type = ANY (s.event_types))"
-      "   RETURNING 1),"
-      // why: workers LISTEN on kDeliveriesChannel (store::NotificationListener); sent at commit.
-      " woken AS (SELECT pg_notify('paymux_deliveries', '') FROM (SELECT 1 FROM fanout LIMIT 1) f)"
-      " SELECT (SELECT count(*) FROM published), (SELECT count(*) FROM fanout),"
-      "   (SELECT count(*) FROM woken)",
-      limit)[0];
+      " e AS (UPDATE events x SET sequence = b.base + n.n,"
+      "   body = regexp_replace(x.body, '\"sequence\":null', '\"sequence\":' || (b.base + n.n)::text)"
+      "   FROM numbered n JOIN bumped b ON b.tenant_id = n.tenant_id WHERE x.id = n.id"
+      "   RETURNING x.id, x.tenant_id, x.type),") +
+      kFanOutCtes +
+      " SELECT (SELECT count(*) FROM e), (SELECT count(*) FROM fanout),"
+      "   (SELECT count(*) FROM woken)";
+  auto row = execPrepared(txn, "publish_events", sql, limit)[0];
   PublishedBatch batch{row[0].as<int>(), row[1].as<int>()};
   txn.commit();
   return batch;

@@ -16,6 +16,21 @@ struct EventRecord {
   std::string body;  // the event JSON, byte-identical wherever it is served or delivered
 };
 
+/// The CTEs that fan numbered events out, shared by every statement that numbers events: given
+/// a CTE `e` (id, tenant_id, type) of those events, `fanout` inserts one pending delivery per
+/// enabled subscription whose filter matches, and `woken` NOTIFYs kDeliveriesChannel (sent at
+/// commit) when there was any. `woken` is a plain SELECT: the statement must reference it.
+// why a constexpr array: it is spliced into other statements' text, and stays usable during
+// static initialization.
+inline constexpr char kFanOutCtes[] =
+    " fanout AS (INSERT INTO deliveries (subscription_id, event_id, state, next_attempt_at)"
+    "   SELECT s.id, e.id, 'pending', now() FROM e"
+    "   JOIN subscriptions s ON s.tenant_id = e.tenant_id"
+    "   WHERE s.enabled AND s.deleted_at IS NULL"
+    "   AND (cardinality(s.event_types) = 0 OR e.type = ANY (s.event_types))"
+    "   RETURNING 1),"
+    " woken AS (SELECT pg_notify('paymux_deliveries', '') FROM (SELECT 1 FROM fanout LIMIT 1) f)";
+
 struct PublishedBatch {
   int events = 0;      // events numbered by this call
   int deliveries = 0;  // deliveries created for them

@@ -1,4 +1,5 @@
 #include "services/store/write_set.h"
+#include "services/store/events_repo.h"
 #include "services/store/prepared.h"
 
 #include <algorithm>
@@ -34,7 +35,8 @@ std::string jsonRows(const Rows& rows, WriteRow write_row) {
 // update runs first, and every row tied to a transaction it skipped is left out. Data-modifying
 // CTEs always run to completion; rows are inserted in `ord` order so bigserial ids keep the
 // order of the set.
-constexpr const char* kWrite =
+const std::string& writeStatement() {
+  static const std::string sql = std::string(
     "WITH c AS (SELECT * FROM json_to_recordset($1::json) AS c(ord int, id text,"
     "   expected_version int, status text, connector_id text, provider_ref text,"
     "   failure_code text, failure_message text, next_action_url text, updated_at timestamptz)),"
@@ -79,15 +81,8 @@ constexpr const char* kWrite =
     // why LEFT JOIN: an event of an unknown tenant gets a NULL body, so the statement fails as
     // a whole instead of leaving the event out.
     "   FROM ev LEFT JOIN bumped b ON b.tenant_id = ev.tenant_id ORDER BY ev.ord"
-    "   RETURNING id, tenant_id, type),"
-    " fanout AS (INSERT INTO deliveries (subscription_id, event_id, state, next_attempt_at)"
-    "   SELECT s.id, e.id, 'pending', now() FROM e"
-    "   JOIN subscriptions s ON s.tenant_id = e.tenant_id"
-    "   WHERE s.enabled AND s.deleted_at IS NULL"
-    "   AND (cardinality(s.event_types) = 0 OR e.type = ANY (s.event_types))"
-    "   RETURNING 1),"
-    // why: dispatchers LISTEN on kDeliveriesChannel (store::NotificationListener); sent at commit.
-    " woken AS (SELECT pg_notify('paymux_deliveries', '') FROM (SELECT 1 FROM fanout LIMIT 1) f),"
+    "   RETURNING id, tenant_id, type),") +
+    kFanOutCtes + "," +
     " o AS (UPDATE provider_events p SET outcome = x.outcome, transaction_id = x.transaction_id,"
     "     processed_at = CASE WHEN x.outcome = 'unmatched' THEN p.processed_at ELSE now() END,"
     "     next_retry_at = CASE WHEN x.outcome = 'unmatched' THEN now() + interval '1 second' END"
@@ -136,6 +131,8 @@ constexpr const char* kWrite =
     "   + (SELECT count(*) FROM d) + (SELECT count(*) FROM k)"
     " UNION ALL SELECT 'events', NULL, NULL, (SELECT count(*) FROM e)"
     "   + 0 * (SELECT count(*) FROM woken)";
+  return sql;
+}
 
 template <typename Rows, typename Skip>
 void dropSkipped(Rows& rows, const std::set<std::string>& skipped, Skip transaction_of) {
@@ -225,7 +222,7 @@ std::vector<std::string> WriteSet::write(pqxx::transaction_base& txn) {
   std::vector<const Change*> changes;
   for (const auto& [id, change] : changes_) changes.push_back(&change);
   auto result = execPrepared(
-      txn, "write_set", kWrite,
+      txn, "write_set", writeStatement(),
       jsonRows(changes,
                [](json::Writer& w, const Change* c) {
                  const auto& t = c->tx;
