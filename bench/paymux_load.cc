@@ -3,7 +3,8 @@
 //   paymux-load direct --url SIM_URL -c N -d SECONDS          (the sandbox simulator itself)
 //   paymux-load get --url URL -c N -d SECONDS                  (any GET, e.g. paymuxd's /healthz)
 //   paymux-load webhooks --url URL --key KEY --connector ID --secret S -c N --count M
-// Prints one JSON line: requests, ok, errors, seconds, rps, p50_ms, p90_ms, p99_ms, max_ms.
+// Prints one JSON line: requests, ok, errors, seconds, rps, p50_ms, p90_ms, p99_ms, max_ms and
+// machine_cpu_ms_per_request (the whole machine's busy CPU over the measured phase, per answer).
 #include <rapidjson/document.h>
 
 #include <algorithm>
